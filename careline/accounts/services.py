@@ -1,0 +1,138 @@
+"""Writes for organisation and access: users, roles, tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from careline.accounts.choices import DEFAULT_ROLE_SCOPES, RoleCode
+from careline.accounts.models import ApiToken, Branch, Role, RoleScope, Team, User
+from careline.core.audit import audit_record
+from careline.core.errors import ApplicationError, NotFound, ValidationFailed
+from careline.core.models import AuditAction
+
+TOKEN_PREFIX = "cl_"
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def roles_ensure_defaults() -> None:
+    """Create the eight standard roles and their default scopes when missing (idempotent)."""
+    for code, scopes in DEFAULT_ROLE_SCOPES.items():
+        role, _ = Role.objects.get_or_create(code=code, defaults={"name": str(RoleCode(code).label)})
+        for object_type, (scope, actions) in scopes.items():
+            RoleScope.objects.get_or_create(
+                role=role, object_type=object_type, defaults={"scope": scope, "actions": actions}
+            )
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User | None,
+    username: str,
+    role: str,
+    password: str | None = None,
+    email: str = "",
+    display_name: str = "",
+    branch: Branch | None = None,
+    team: Team | None = None,
+    is_superuser: bool = False,
+) -> User:
+    """Create a staff account with a role (and optionally a branch and team)."""
+    if role not in RoleCode.values:
+        raise ValidationFailed(
+            {"role": [f"Unknown role {role!r}. Choose one of: {', '.join(RoleCode.values)}."]}
+        )
+    if User.objects.filter(username__iexact=username).exists():
+        raise ApplicationError("duplicate_username", f"A user named {username!r} already exists.", status=409)
+    if team is not None and branch is None:
+        branch = team.branch
+    if team is not None and branch is not None and team.branch_id != branch.pk:
+        raise ValidationFailed({"team": ["The team belongs to another branch."]})
+    roles_ensure_defaults()
+    user = User(
+        username=username,
+        email=email,
+        display_name=display_name,
+        role=Role.objects.get(code=role),
+        branch=branch,
+        team=team,
+        is_superuser=is_superuser,
+        is_staff=is_superuser,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=user,
+        changes={"username": username, "role": role, "branch": branch.pk if branch else None},
+    )
+    return user
+
+
+@transaction.atomic
+def token_create(*, actor: User, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Create a personal API token for `user`; returns the row and the raw token (shown once)."""
+    if actor.pk != user.pk and not actor.is_superuser:
+        raise NotFound()
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name[:100], prefix=raw[:10], digest=token_digest(raw))
+    audit_record(actor=actor, action=AuditAction.TOKEN_CREATE, obj=token, object_repr=f"{token.prefix}…")
+    return token, raw
+
+
+@transaction.atomic
+def token_revoke(*, actor: User, token_id: int) -> ApiToken:
+    token = ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).first()
+    if token is None or (token.user_id != actor.pk and not actor.is_superuser):
+        raise NotFound()
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at", "updated_at"])
+    audit_record(actor=actor, action=AuditAction.TOKEN_REVOKE, obj=token, object_repr=f"{token.prefix}…")
+    return token
+
+
+def token_authenticate(raw: str) -> User | None:
+    """The active user owning a valid, unrevoked token, or None. Updates last-used at most once a minute."""
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user", "user__role")
+        .filter(digest=token_digest(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def login_recorded(*, user: Any, ok: bool, username: str = "") -> None:
+    """Audit a sign-in attempt (called from the auth signal receivers)."""
+    audit_record(
+        actor=user if ok else None,
+        action=AuditAction.LOGIN if ok else AuditAction.LOGIN_FAILED,
+        object_type="accounts.user",
+        object_id=getattr(user, "pk", "") or "",
+        object_repr=username or (user.get_username() if user else ""),
+        actor_label=username or (user.get_username() if user else ""),
+    )
+
+
+def logout_recorded(*, user: Any) -> None:
+    if user is not None and getattr(user, "pk", None):
+        audit_record(actor=user, action=AuditAction.LOGOUT, obj=user)

@@ -1,0 +1,65 @@
+"""The one NinjaAPI at /api/v1: mounts each app's router, authentication and error rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from careline.api.auth import AUTH
+from careline.core.errors import ApplicationError
+
+api = NinjaAPI(
+    title="Careline API",
+    version="1",
+    description=(
+        "REST API of Careline. Authenticate with `Authorization: Bearer <token>` (create a token on your "
+        "profile page or with `careline token USERNAME`). Errors are "
+        '`{"error": {"code", "message", "details"}}`. Lists use cursor pagination.'
+    ),
+    auth=AUTH,
+    urls_namespace="api",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, details: Any = None) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "details": details or {}}}, status=status
+    )
+
+
+@api.exception_handler(ApplicationError)
+def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, exc.message, exc.details)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload")]
+        fields.setdefault(".".join(loc) or "request", []).append(str(err.get("msg", "invalid")))
+    return _error(request, 422, "validation_error", "Some fields are not valid.", {"fields": fields})
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthorized", "Authentication required: send a valid Bearer token.")
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "Not found.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+from careline.customers.api import router as customers_router  # noqa: E402
+
+api.add_router("/customers", customers_router)

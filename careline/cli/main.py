@@ -1,0 +1,37 @@
+"""The `careline` command: Careline's own subcommands plus every Django command via `careline manage …`.
+
+careline run [--port N]          web server + background worker
+careline demo [--customers N]    load the demo organisation and customers
+careline search QUERY [--json]   search customers as a user would
+careline token USERNAME          print a new personal API token (last line)
+careline createuser USERNAME --role ROLE [--branch B] [--team T]
+careline manage <django command> e.g. `careline manage migrate`
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+OWN_COMMANDS = {"run", "demo", "search", "token", "createuser", "setup"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "careline.config.settings")
+    from django.core.management import execute_from_command_line
+
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(__doc__)
+        return
+    if args[0] == "manage":
+        execute_from_command_line(["careline manage", *args[1:]])
+        return
+    if args[0] not in OWN_COMMANDS:
+        print(f"careline: unknown command {args[0]!r}\n{__doc__}", file=sys.stderr)
+        raise SystemExit(2)
+    execute_from_command_line(["careline", *args])
+
+
+if __name__ == "__main__":
+    main()

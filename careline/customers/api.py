@@ -1,0 +1,186 @@
+"""/api/v1/customers — thin adapters over customers.services and customers.selectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field as NField
+from ninja import Query, Router, Schema
+
+from careline.core.errors import ApplicationError
+from careline.customers import selectors, services
+from careline.customers.schemas import (
+    AuditEventOut,
+    ConsentIn,
+    ConsentOut,
+    CustomerIn,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+    ErrorOut,
+    NoteIn,
+    NoteOut,
+)
+
+router = Router(tags=["customers"])
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
+
+
+class ListQuery(Schema):
+    q: str = NField(
+        "", max_length=200, description="Name, phone (≥ 4 digits), email or tax code; accents optional"
+    )
+    stage: str = ""
+    owner: str = NField("", description="user id, 'me' or 'none'")
+    team: int | None = None
+    branch: int | None = None
+    tag: str = ""
+    province: str = ""
+    source: str = ""
+    archived: bool = False
+    sort: str = NField("", description="name | -name | created | -created | -updated (ignored when q ranks)")
+    cursor: str | None = None
+    limit: int = NField(25, ge=1, le=100)
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _if_match_version(request: HttpRequest) -> int | None:
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    value = header.removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ApplicationError("invalid_if_match", "If-Match must be the ETag returned by GET.", status=400)
+    return int(value)
+
+
+def _payload(data: Schema) -> tuple[dict[str, Any], bool]:
+    raw = data.model_dump(exclude_unset=True)
+    allow = bool(raw.pop("allow_duplicate", False))
+    for key in ("phones",):
+        if key in raw and raw[key] is not None:
+            raw[key] = [
+                p if isinstance(p, str) else {"number": p["number"], "label": p["label"]} for p in raw[key]
+            ]
+    for key in list(raw):
+        if raw[key] is None and key in ("phones", "emails", "tags"):
+            raw[key] = []
+    return raw, allow
+
+
+@router.get("", response={200: CustomerPage, **ERRORS}, summary="List and search customers")
+def list_customers(request: HttpRequest, query: Query[ListQuery]) -> Any:
+    filters = selectors.CustomerFilters(
+        q=query.q,
+        stage=query.stage,
+        owner=query.owner,
+        team=query.team,
+        branch=query.branch,
+        tag=query.tag,
+        province=query.province,
+        source=query.source,
+        archived=query.archived,
+    )
+    items, next_cursor = selectors.customer_list(
+        actor=request.auth, filters=filters, sort=query.sort, cursor=query.cursor, limit=query.limit
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("", response={201: CustomerOut, **ERRORS}, summary="Create a customer")
+def create_customer(request: HttpRequest, response: HttpResponse, payload: CustomerIn) -> Any:
+    data, allow = _payload(payload)
+    customer = services.customer_create(actor=request.auth, data=data, allow_duplicate=allow)
+    customer = selectors.customer_get(actor=request.auth, customer_id=customer.pk)
+    response["ETag"] = _etag(customer.version)
+    return 201, customer
+
+
+@router.get("/{int:customer_id}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
+def get_customer(request: HttpRequest, response: HttpResponse, customer_id: int) -> Any:
+    customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
+    response["ETag"] = _etag(customer.version)
+    return customer
+
+
+@router.patch(
+    "/{int:customer_id}",
+    response={200: CustomerOut, 412: ErrorOut, **ERRORS},
+    summary="Change a customer (send If-Match with the ETag from GET)",
+)
+def patch_customer(
+    request: HttpRequest, response: HttpResponse, customer_id: int, payload: CustomerPatch
+) -> Any:
+    data, allow = _payload(payload)
+    services.customer_update(
+        actor=request.auth,
+        customer_id=customer_id,
+        data=data,
+        expected_version=_if_match_version(request),
+        allow_duplicate=allow,
+    )
+    customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
+    response["ETag"] = _etag(customer.version)
+    return customer
+
+
+@router.delete("/{int:customer_id}", response={200: CustomerOut, **ERRORS}, summary="Archive a customer")
+def archive_customer(request: HttpRequest, customer_id: int) -> Any:
+    services.customer_archive(actor=request.auth, customer_id=customer_id)
+    return selectors.customer_get(actor=request.auth, customer_id=customer_id)
+
+
+@router.post(
+    "/{int:customer_id}/restore",
+    response={200: CustomerOut, **ERRORS},
+    summary="Restore an archived customer",
+)
+def restore_customer(request: HttpRequest, customer_id: int) -> Any:
+    services.customer_restore(actor=request.auth, customer_id=customer_id)
+    return selectors.customer_get(actor=request.auth, customer_id=customer_id)
+
+
+@router.get(
+    "/{int:customer_id}/history", response={200: list[AuditEventOut], **ERRORS}, summary="Change history"
+)
+def customer_history(request: HttpRequest, customer_id: int) -> Any:
+    customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
+    return list(selectors.customer_history(actor=request.auth, customer=customer)[:200])
+
+
+@router.get(
+    "/{int:customer_id}/notes", response={200: list[NoteOut], **ERRORS}, summary="Notes on a customer"
+)
+def list_notes(request: HttpRequest, customer_id: int) -> Any:
+    customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
+    return list(selectors.customer_notes(customer=customer)[:200])
+
+
+@router.post("/{int:customer_id}/notes", response={201: NoteOut, **ERRORS}, summary="Add a note")
+def add_note(request: HttpRequest, customer_id: int, payload: NoteIn) -> Any:
+    return 201, services.customer_note_add(actor=request.auth, customer_id=customer_id, body=payload.body)
+
+
+@router.post("/{int:customer_id}/consents", response={201: ConsentOut, **ERRORS}, summary="Record consent")
+def record_consent(request: HttpRequest, customer_id: int, payload: ConsentIn) -> Any:
+    consent = services.customer_consent_record(
+        actor=request.auth,
+        customer_id=customer_id,
+        purpose=payload.purpose,
+        status=payload.status,
+        method=payload.method,
+        evidence=payload.evidence,
+        given_at=payload.given_at,
+    )
+    return 201, consent

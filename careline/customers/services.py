@@ -1,0 +1,596 @@
+"""Every write to client cards goes through these functions (ARCHITECTURE §4).
+
+Each one validates, checks the actor's permission and scope, writes in one transaction, keeps the
+search columns current and records an audit event with the before/after values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from careline.accounts.models import Branch, Team, User
+from careline.accounts.selectors import user_list_assignable
+from careline.core.audit import audit_record, diff
+from careline.core.errors import (
+    ApplicationError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from careline.core.models import AuditAction
+from careline.core.visibility import Action, Scope, require_action
+from careline.customers.choices import (
+    ConsentMethod,
+    ConsentPurpose,
+    ConsentStatus,
+    ContactKind,
+    ContactLabel,
+    CustomerKind,
+    PriceType,
+    Salutation,
+    Source,
+    Stage,
+    Tier,
+)
+from careline.customers.models import Consent, ContactPoint, Customer, Note, Tag
+from careline.customers.search import customer_search_text
+from careline.customers.selectors import OBJECT_TYPE, customer_duplicates_of, customer_visible
+from careline.vn import (
+    InvalidPhone,
+    InvalidTaxCode,
+    fold,
+    given_name,
+    normalize_name,
+    normalize_phone,
+    normalize_tax_code,
+    province_by_code,
+)
+from careline.vn.text import nfc
+
+SIMPLE_TEXT_FIELDS = {
+    "job_title": 100,
+    "ward": 100,
+    "street": 255,
+    "legacy_address": 255,
+    "contract_terms": 5000,
+    "external_ref": 64,
+}
+CHOICE_FIELDS: dict[str, Any] = {
+    "kind": CustomerKind,
+    "salutation": Salutation,
+    "tier": Tier,
+    "stage": Stage,
+    "source": Source,
+    "price_type": PriceType,
+}
+EDITABLE = (
+    set(SIMPLE_TEXT_FIELDS)
+    | set(CHOICE_FIELDS)
+    | {
+        "full_name",
+        "organization_id",
+        "birthday",
+        "lunar_birthday",
+        "founded_on",
+        "tax_code",
+        "province",
+        "receivable_amount",
+        "receivable_due",
+        "owner_id",
+        "team_id",
+        "branch_id",
+        "phones",
+        "emails",
+        "tags",
+    }
+)
+
+
+@dataclass(frozen=True)
+class PhoneEntry:
+    number: str
+    label: str = ContactLabel.MOBILE
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+
+def _clean_phones(raw: Any, errors: dict[str, list[str]]) -> list[PhoneEntry]:
+    out: list[PhoneEntry] = []
+    seen: set[str] = set()
+    for item in raw or []:
+        if isinstance(item, Mapping):
+            number, label = (
+                str(item.get("number") or item.get("value") or ""),
+                str(item.get("label") or "mobile"),
+            )
+        elif isinstance(item, PhoneEntry):
+            number, label = item.number, item.label
+        else:
+            number, label = str(item), ContactLabel.MOBILE
+        if not number.strip():
+            continue
+        if label not in ContactLabel.values:
+            errors.setdefault("phones", []).append(_("Unknown phone label “%(label)s”.") % {"label": label})
+            continue
+        try:
+            e164 = normalize_phone(number)
+        except InvalidPhone:
+            errors.setdefault("phones", []).append(
+                _("“%(value)s” is not a valid phone number.") % {"value": number.strip()}
+            )
+            continue
+        if e164 not in seen:
+            seen.add(e164)
+            out.append(PhoneEntry(e164, label))
+    return out
+
+
+def _clean_emails(raw: Any, errors: dict[str, list[str]]) -> list[str]:
+    out: list[str] = []
+    for item in raw or []:
+        value = str(item.get("value") if isinstance(item, Mapping) else item).strip().lower()
+        if not value:
+            continue
+        try:
+            validate_email(value)
+        except DjangoValidationError:
+            errors.setdefault("emails", []).append(
+                _("“%(value)s” is not a valid email address.") % {"value": value}
+            )
+            continue
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def _clean_tags(raw: Any) -> list[str]:
+    out: list[str] = []
+    folded: set[str] = set()
+    for item in raw or []:
+        name = " ".join(nfc(str(item)).split())[:50]
+        if name and fold(name) not in folded:
+            folded.add(fold(name))
+            out.append(name)
+    return out
+
+
+def _date(value: Any, field: str, errors: dict[str, list[str]]) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    from careline.vn import InvalidDate, parse_date
+
+    try:
+        return parse_date(str(value))
+    except InvalidDate:
+        errors.setdefault(field, []).append(_("Enter a date as dd/mm/yyyy."))
+        return None
+
+
+def _validated(
+    *, actor: User, data: Mapping[str, Any], current: Customer | None
+) -> tuple[dict[str, Any], list[PhoneEntry] | None, list[str] | None, list[str] | None]:
+    """Check and normalise the given fields. Returns (model field values, phones, emails, tags)."""
+    unknown = set(data) - EDITABLE
+    if unknown:
+        raise ValidationFailed({k: [_("This field cannot be set.")] for k in sorted(unknown)})
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+
+    if "full_name" in data:
+        name = normalize_name(str(data["full_name"] or ""))
+        if not name:
+            errors["full_name"] = [_("Enter the full name.")]
+        elif len(name) > 200:
+            errors["full_name"] = [_("At most 200 characters.")]
+        values["full_name"] = name
+    elif current is None:
+        errors["full_name"] = [_("Enter the full name.")]
+
+    for field, enum in CHOICE_FIELDS.items():
+        if field in data:
+            value = data[field] if data[field] is not None else ""
+            if value not in enum.values:
+                errors[field] = [_("“%(value)s” is not a valid choice.") % {"value": value}]
+            values[field] = value
+
+    for field, max_len in SIMPLE_TEXT_FIELDS.items():
+        if field in data:
+            text = nfc(str(data[field] or "")).strip()
+            if len(text) > max_len:
+                errors[field] = [_("At most %(n)d characters.") % {"n": max_len}]
+            values[field] = text
+
+    for field in ("birthday", "founded_on", "receivable_due"):
+        if field in data:
+            values[field] = _date(data[field], field, errors)
+    today = timezone.localdate()
+    if values.get("birthday") and values["birthday"] > today:
+        errors["birthday"] = [_("The birthday cannot be in the future.")]
+    if values.get("birthday") and values["birthday"].year < 1900:
+        errors["birthday"] = [_("Check the year of birth.")]
+
+    if "lunar_birthday" in data:
+        values["lunar_birthday"] = bool(data["lunar_birthday"])
+
+    if "tax_code" in data:
+        raw_tax = str(data["tax_code"] or "").strip()
+        if raw_tax:
+            try:
+                values["tax_code"] = normalize_tax_code(raw_tax)
+            except InvalidTaxCode:
+                errors["tax_code"] = [_("“%(value)s” is not a valid tax code (MST).") % {"value": raw_tax}]
+        else:
+            values["tax_code"] = ""
+
+    if "province" in data:
+        code = str(data["province"] or "").strip()
+        if code and province_by_code(code) is None:
+            errors["province"] = [_("Unknown province code “%(value)s”.") % {"value": code}]
+        values["province"] = code
+
+    if "receivable_amount" in data:
+        try:
+            amount = int(data["receivable_amount"] or 0)
+        except (TypeError, ValueError):
+            errors["receivable_amount"] = [_("Enter a whole number of đồng.")]
+        else:
+            if abs(amount) > 10**15:
+                errors["receivable_amount"] = [_("Receivables are out of range.")]
+            values["receivable_amount"] = amount
+
+    kind = values.get("kind", current.kind if current else CustomerKind.PERSON)
+    if "organization_id" in data:
+        org_id = data["organization_id"]
+        if org_id:
+            org = customer_visible(actor=actor).filter(pk=org_id, kind=CustomerKind.ORGANIZATION).first()
+            if org is None:
+                errors["organization_id"] = [_("Choose an organisation you can see.")]
+            elif current is not None and org.pk == current.pk:
+                errors["organization_id"] = [_("An organisation cannot be its own contact.")]
+            values["organization_id"] = org_id if org is not None else None
+        else:
+            values["organization_id"] = None
+    if kind == CustomerKind.ORGANIZATION and values.get("organization_id"):
+        errors["organization_id"] = [_("Only people can be contact persons of an organisation.")]
+    if kind == CustomerKind.PERSON and values.get("founded_on"):
+        errors["founded_on"] = [_("A founding date is for organisations.")]
+
+    _validate_ownership(actor=actor, data=data, values=values, current=current, errors=errors)
+
+    phones = _clean_phones(data["phones"], errors) if "phones" in data else None
+    emails = _clean_emails(data["emails"], errors) if "emails" in data else None
+    tags = _clean_tags(data["tags"]) if "tags" in data else None
+    if errors:
+        raise ValidationFailed(errors)
+    return values, phones, emails, tags
+
+
+def _validate_ownership(
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    values: dict[str, Any],
+    current: Customer | None,
+    errors: dict[str, list[str]],
+) -> None:
+    """Owner must be someone the actor may assign to; team/branch follow the owner unless given."""
+    if "owner_id" in data:
+        owner_id = data["owner_id"]
+        if owner_id in (None, ""):
+            values["owner_id"] = None
+        else:
+            owner = user_list_assignable(actor=actor).filter(pk=owner_id).first()
+            if owner is None:
+                errors["owner_id"] = [_("You cannot assign customers to this user.")]
+            else:
+                values["owner_id"] = owner.pk
+                if "team_id" not in data:
+                    values["team_id"] = owner.team_id
+                if "branch_id" not in data:
+                    values["branch_id"] = owner.branch_id
+    scope = actor.scope_for(OBJECT_TYPE)
+    if "team_id" in data:
+        team = Team.objects.filter(pk=data["team_id"]).first() if data["team_id"] else None
+        if data["team_id"] and team is None:
+            errors["team_id"] = [_("Unknown team.")]
+        elif team is not None and scope in (Scope.OWN, Scope.TEAM) and team.pk != actor.team_id:
+            errors["team_id"] = [_("You can only put customers in your own team.")]
+        elif team is not None and scope == Scope.BRANCH and team.branch_id != actor.branch_id:
+            errors["team_id"] = [_("You can only choose teams of your branch.")]
+        else:
+            values["team_id"] = team.pk if team else None
+            if team is not None and "branch_id" not in data:
+                values["branch_id"] = team.branch_id
+    if "branch_id" in data:
+        branch = Branch.objects.filter(pk=data["branch_id"]).first() if data["branch_id"] else None
+        if data["branch_id"] and branch is None:
+            errors["branch_id"] = [_("Unknown branch.")]
+        elif branch is not None and scope != Scope.ALL and branch.pk != actor.branch_id:
+            errors["branch_id"] = [_("You can only choose your own branch.")]
+        else:
+            values["branch_id"] = branch.pk if branch else None
+
+
+def _refresh_search(customer: Customer, phones: list[str], emails: list[str]) -> None:
+    customer.given_name = given_name(customer.full_name)[:60]
+    customer.name_folded = fold(customer.full_name)[:200]
+    customer.given_folded = fold(customer.given_name)[:60]
+    customer.search_text = customer_search_text(
+        full_name=customer.full_name, phones=phones, emails=emails, tax_code=customer.tax_code
+    )
+
+
+def customer_snapshot(customer: Customer) -> dict[str, Any]:
+    """The audited view of a customer: its fields plus phones, emails and tags."""
+    points = list(customer.contact_points.all())
+    data: dict[str, Any] = {f: getattr(customer, f) for f in sorted(EDITABLE - {"phones", "emails", "tags"})}
+    data["phones"] = [p.value for p in points if p.kind == ContactKind.PHONE]
+    data["emails"] = [p.value for p in points if p.kind == ContactKind.EMAIL]
+    data["tags"] = sorted(t.name for t in customer.tags.all())
+    return data
+
+
+def _guard_duplicates(
+    *,
+    actor: User,
+    phones: list[str],
+    emails: list[str],
+    tax_code: str,
+    exclude_id: int | None,
+    allow_duplicate: bool,
+) -> None:
+    found = customer_duplicates_of(
+        actor=actor, phones=phones, emails=emails, tax_code=tax_code, exclude_id=exclude_id
+    )
+    if not found:
+        return
+    if allow_duplicate:
+        require_action(actor, OBJECT_TYPE, Action.OVERRIDE_DUPLICATE)
+        return
+    field, value, existing = found[0]
+    raise Conflict(
+        "duplicate",
+        _("%(value)s already belongs to %(name)s.") % {"value": value, "name": existing.full_name},
+        {
+            "field": field,
+            "value": value,
+            "existing_id": existing.pk,
+            "existing_name": existing.full_name,
+            "existing_url": reverse("customers:detail", args=[existing.pk]),
+        },
+    )
+
+
+def _write_contact_points(
+    customer: Customer, phones: list[PhoneEntry] | None, emails: list[str] | None
+) -> None:
+    if phones is not None:
+        ContactPoint.objects.filter(customer=customer, kind=ContactKind.PHONE).delete()
+        ContactPoint.objects.bulk_create(
+            ContactPoint(customer=customer, kind=ContactKind.PHONE, value=p.number, label=p.label, position=i)
+            for i, p in enumerate(phones)
+        )
+    if emails is not None:
+        ContactPoint.objects.filter(customer=customer, kind=ContactKind.EMAIL).delete()
+        ContactPoint.objects.bulk_create(
+            ContactPoint(
+                customer=customer, kind=ContactKind.EMAIL, value=e, label=ContactLabel.OTHER, position=i
+            )
+            for i, e in enumerate(emails)
+        )
+
+
+def _write_tags(customer: Customer, tags: list[str] | None) -> None:
+    if tags is None:
+        return
+    objs = []
+    for name in tags:
+        tag, _created = Tag.objects.get_or_create(name_folded=fold(name), defaults={"name": name})
+        objs.append(tag)
+    customer.tags.set(objs)
+
+
+def _ensure_in_scope(actor: User, customer_id: int) -> None:
+    """NetBox-style re-check: after a write the record must still be visible to its writer."""
+    if not customer_visible(actor=actor).filter(pk=customer_id).exists():
+        raise PermissionDenied(_("You cannot move a customer outside what you can see."))
+
+
+# --- services --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_create(*, actor: User, data: Mapping[str, Any], allow_duplicate: bool = False) -> Customer:
+    """Create a client card. Owner defaults to the actor (team and branch follow the owner)."""
+    require_action(actor, OBJECT_TYPE, Action.ADD)
+    data = dict(data)
+    if "owner_id" not in data and "team_id" not in data:
+        data["owner_id"] = actor.pk
+    values, phones, emails, tags = _validated(actor=actor, data=data, current=None)
+    phones = phones or []
+    emails = emails or []
+    _guard_duplicates(
+        actor=actor,
+        phones=[p.number for p in phones],
+        emails=emails,
+        tax_code=values.get("tax_code", ""),
+        exclude_id=None,
+        allow_duplicate=allow_duplicate,
+    )
+    customer = Customer(created_by=actor, **values)
+    _refresh_search(customer, [p.number for p in phones], emails)
+    customer.full_clean(exclude=["organization", "owner", "team", "branch", "created_by"])
+    customer.save()
+    _write_contact_points(customer, phones, emails)
+    _write_tags(customer, tags)
+    _ensure_in_scope(actor, customer.pk)
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, obj=customer, changes=diff({}, customer_snapshot(customer))
+    )
+    return customer
+
+
+def _locked_for_write(actor: User, customer_id: int, action: str) -> Customer:
+    customer = customer_visible(actor=actor).select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound("Customer not found.")
+    require_action(actor, OBJECT_TYPE, action)
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    actor: User,
+    customer_id: int,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+    allow_duplicate: bool = False,
+) -> Customer:
+    """Change some fields of a customer. A stale `expected_version` is refused (412)."""
+    customer = _locked_for_write(actor, customer_id, Action.CHANGE)
+    if expected_version is not None and expected_version != customer.version:
+        raise PreconditionFailed(customer.version)
+    if customer.is_archived:
+        raise ApplicationError("archived", _("Restore this customer before editing it."), status=409)
+    before = customer_snapshot(customer)
+    values, phones, emails, tags = _validated(actor=actor, data=data, current=customer)
+    new_phones = [p.number for p in phones] if phones is not None else before["phones"]
+    new_emails = emails if emails is not None else before["emails"]
+    added_phones = [p for p in new_phones if p not in before["phones"]]
+    added_emails = [e for e in new_emails if e not in before["emails"]]
+    new_tax = values.get("tax_code", customer.tax_code)
+    _guard_duplicates(
+        actor=actor,
+        phones=added_phones,
+        emails=added_emails,
+        tax_code=new_tax if new_tax != customer.tax_code else "",
+        exclude_id=customer.pk,
+        allow_duplicate=allow_duplicate,
+    )
+    for field, value in values.items():
+        setattr(customer, field, value)
+    _refresh_search(customer, new_phones, new_emails)
+    customer.version += 1
+    customer.full_clean(exclude=["organization", "owner", "team", "branch", "created_by"])
+    customer.save()
+    _write_contact_points(customer, phones, emails)
+    _write_tags(customer, tags)
+    _ensure_in_scope(actor, customer.pk)
+    changes = diff(before, customer_snapshot(customer))
+    audit_record(actor=actor, action=AuditAction.UPDATE, obj=customer, changes=changes)
+    return customer
+
+
+@transaction.atomic
+def customer_archive(*, actor: User, customer_id: int) -> Customer:
+    """Archive (soft-delete) a customer: hidden from lists, restorable."""
+    customer = _locked_for_write(actor, customer_id, Action.DELETE)
+    if customer.is_archived:
+        return customer
+    customer.archived_at = timezone.now()
+    customer.version += 1
+    customer.save(update_fields=["archived_at", "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.ARCHIVE,
+        obj=customer,
+        changes={"archived_at": {"before": None, "after": customer.archived_at.isoformat()}},
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_restore(*, actor: User, customer_id: int) -> Customer:
+    customer = _locked_for_write(actor, customer_id, Action.DELETE)
+    if not customer.is_archived:
+        return customer
+    before = customer.archived_at
+    customer.archived_at = None
+    customer.version += 1
+    customer.save(update_fields=["archived_at", "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.RESTORE,
+        obj=customer,
+        changes={"archived_at": {"before": before.isoformat() if before else None, "after": None}},
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_note_add(*, actor: User, customer_id: int, body: str) -> Note:
+    customer = _locked_for_write(actor, customer_id, Action.CHANGE)
+    text = nfc(body or "").strip()
+    if not text:
+        raise ValidationFailed({"body": [_("Write something first.")]})
+    if len(text) > 10_000:
+        raise ValidationFailed({"body": [_("At most 10,000 characters.")]})
+    note = Note.objects.create(customer=customer, author=actor, body=text)
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=customer,
+        changes={"note": {"before": None, "after": text[:500]}},
+    )
+    return note
+
+
+@transaction.atomic
+def customer_consent_record(
+    *,
+    actor: User,
+    customer_id: int,
+    purpose: str,
+    status: str,
+    method: str,
+    evidence: str = "",
+    given_at: dt.datetime | None = None,
+) -> Consent:
+    """Append a consent decision (granted/withdrawn) for one purpose, with how and when it was given."""
+    customer = _locked_for_write(actor, customer_id, Action.CHANGE)
+    errors: dict[str, list[str]] = {}
+    if purpose not in ConsentPurpose.values:
+        errors["purpose"] = [_("Unknown purpose.")]
+    if status not in ConsentStatus.values:
+        errors["status"] = [_("Unknown status.")]
+    if method not in ConsentMethod.values:
+        errors["method"] = [_("Say how the consent was given.")]
+    when = given_at or timezone.now()
+    if when > timezone.now() + dt.timedelta(minutes=5):
+        errors["given_at"] = [_("The time cannot be in the future.")]
+    if errors:
+        raise ValidationFailed(errors)
+    consent = Consent.objects.create(
+        customer=customer,
+        purpose=purpose,
+        status=status,
+        method=method,
+        evidence=nfc(evidence).strip()[:255],
+        given_at=when,
+        recorded_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=customer,
+        changes={f"consent.{purpose}": {"before": None, "after": f"{status} ({method})"}},
+    )
+    return consent

@@ -1,0 +1,345 @@
+"""Customer pages. Thin adapters: parse the request, call selectors/services, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from careline.accounts.selectors import branch_list, team_list, user_list_assignable
+from careline.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from careline.core.htmx import htmx_partial
+from careline.core.visibility import Action
+from careline.customers import selectors, services
+from careline.customers.choices import ContactKind, ContactLabel, CustomerKind
+from careline.customers.forms import ConsentForm, CustomerFilterForm, CustomerForm, NoteForm
+from careline.customers.selectors import OBJECT_TYPE, CustomerFilters
+
+
+def _get_or_404(request: HttpRequest, customer_id: int) -> Any:
+    try:
+        return selectors.customer_get(actor=request.user, customer_id=customer_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@login_required
+@require_GET
+def customer_list(request: HttpRequest) -> HttpResponse:
+    actor = request.user
+    if not actor.allows(OBJECT_TYPE, Action.VIEW):
+        return HttpResponseForbidden(_("You do not have access to customers."))
+    form = CustomerFilterForm(
+        request.GET or None,
+        owners=user_list_assignable(actor=actor),
+        teams=team_list(actor=actor),
+        branches=branch_list(actor=actor),
+    )
+    filters = CustomerFilters()
+    sort = ""
+    error = ""
+    if form.is_bound and form.is_valid():
+        cd = form.cleaned_data
+        filters = CustomerFilters(
+            q=cd["q"],
+            stage=cd["stage"],
+            owner=cd["owner"],
+            team=cd["team"],
+            branch=cd["branch"],
+            tag=cd["tag"],
+            province=cd["province"],
+            source=cd["source"],
+            archived=cd["archived"],
+        )
+        sort = cd["sort"]
+    elif form.is_bound:
+        error = _("Some filters are not valid and were ignored.")
+    cursor = request.GET.get("cursor") or None
+    try:
+        customers, next_cursor = selectors.customer_list(
+            actor=actor, filters=filters, sort=sort, cursor=cursor, limit=50
+        )
+    except ApplicationError as exc:
+        customers, next_cursor, error = [], None, exc.message
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    if next_cursor:
+        query["cursor"] = next_cursor
+    context = {
+        "form": form,
+        "customers": customers,
+        "next_url": f"?{query.urlencode()}" if next_cursor else "",
+        "error": error,
+        "filters": filters,
+        "can_add": actor.allows(OBJECT_TYPE, Action.ADD),
+        "appending": bool(cursor),
+    }
+    if htmx_partial(request):
+        return render(request, "customers/list.html#rows", context)
+    return render(request, "customers/list.html", context)
+
+
+def _detail_context(request: HttpRequest, customer: Any) -> dict[str, Any]:
+    actor = request.user
+    points = list(customer.contact_points.all())
+    return {
+        "customer": customer,
+        "phones": [p for p in points if p.kind == ContactKind.PHONE],
+        "emails": [p for p in points if p.kind == ContactKind.EMAIL],
+        "consents": selectors.customer_consent_state(customer=customer),
+        "notes": selectors.customer_notes(customer=customer)[:50],
+        "contact_persons": selectors.customer_visible(actor=actor).filter(organization=customer)[:50]
+        if customer.kind == CustomerKind.ORGANIZATION
+        else [],
+        "can_change": actor.allows(OBJECT_TYPE, Action.CHANGE) and not customer.is_archived,
+        "can_archive": actor.allows(OBJECT_TYPE, Action.DELETE),
+        "note_form": NoteForm(),
+        "consent_form": ConsentForm(),
+    }
+
+
+@login_required
+@require_GET
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _get_or_404(request, customer_id)
+    return render(request, "customers/detail.html", _detail_context(request, customer))
+
+
+@login_required
+@require_GET
+def customer_history(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _get_or_404(request, customer_id)
+    events = list(selectors.customer_history(actor=request.user, customer=customer)[:200])
+    return render(request, "customers/history.html", {"customer": customer, "events": events})
+
+
+def _form_kwargs(request: HttpRequest) -> dict[str, Any]:
+    actor = request.user
+    return {
+        "owners": user_list_assignable(actor=actor),
+        "organizations": selectors.customer_visible(actor=actor, include_archived=False)
+        .filter(kind=CustomerKind.ORGANIZATION)
+        .order_by("name_folded")[:500],
+    }
+
+
+def _apply_service_errors(form: CustomerForm, exc: ApplicationError) -> dict[str, Any]:
+    """Put service errors on the form; return extra context (duplicate link)."""
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationFailed):
+        for field, msgs in exc.fields.items():
+            target = field if field in form.fields else None
+            for msg in msgs:
+                if target:
+                    form.add_error(target, msg)
+                else:
+                    extra.setdefault("field_errors", {}).setdefault(field, []).append(msg)
+    elif isinstance(exc, Conflict):
+        extra["duplicate"] = exc.details
+        form.add_error(None, exc.message)
+    else:
+        form.add_error(None, exc.message)
+    return extra
+
+
+def _phone_rows(form: CustomerForm | None, customer: Any | None) -> list[dict[str, str]]:
+    if form is not None and form.is_bound:
+        rows = form.phones()
+    elif customer is not None:
+        from careline.vn import format_phone
+
+        rows = [
+            {"number": format_phone(p.value), "label": p.label}
+            for p in customer.contact_points.all()
+            if p.kind == ContactKind.PHONE
+        ]
+    else:
+        rows = []
+    return rows + [{"number": "", "label": ContactLabel.MOBILE}]
+
+
+def _email_rows(form: CustomerForm | None, customer: Any | None) -> list[str]:
+    if form is not None and form.is_bound:
+        rows = form.emails()
+    elif customer is not None:
+        rows = [p.value for p in customer.contact_points.all() if p.kind == ContactKind.EMAIL]
+    else:
+        rows = []
+    return [*rows, ""]
+
+
+@login_required
+def customer_create(request: HttpRequest) -> HttpResponse:
+    actor = request.user
+    if not actor.allows(OBJECT_TYPE, Action.ADD):
+        return HttpResponseForbidden(_("You cannot create customers."))
+    extra: dict[str, Any] = {}
+    if request.method == "POST":
+        form = CustomerForm(request.POST, **_form_kwargs(request))
+        if form.is_valid():
+            try:
+                customer = services.customer_create(
+                    actor=actor,
+                    data=form.service_data(include_owner=True),
+                    allow_duplicate=form.cleaned_data["allow_duplicate"],
+                )
+            except PermissionDenied as exc:
+                form.add_error(None, exc.message)
+            except ApplicationError as exc:
+                extra = _apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Customer created."))
+                return redirect("customers:detail", customer.pk)
+    else:
+        form = CustomerForm(initial={"owner_id": actor.pk}, **_form_kwargs(request))
+    return render(
+        request,
+        "customers/form.html",
+        {
+            "form": form,
+            "customer": None,
+            "phone_rows": _phone_rows(form, None),
+            "email_rows": _email_rows(form, None),
+            "labels": ContactLabel.choices,
+            "can_override": actor.allows(OBJECT_TYPE, Action.OVERRIDE_DUPLICATE),
+            **extra,
+        },
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    actor = request.user
+    customer = _get_or_404(request, customer_id)
+    if not actor.allows(OBJECT_TYPE, Action.CHANGE):
+        return HttpResponseForbidden(_("You cannot edit customers."))
+    extra: dict[str, Any] = {}
+    if request.method == "POST":
+        form = CustomerForm(request.POST, **_form_kwargs(request))
+        if form.is_valid():
+            try:
+                services.customer_update(
+                    actor=actor,
+                    customer_id=customer.pk,
+                    data=form.service_data(include_owner="owner_id" in request.POST),
+                    expected_version=form.cleaned_data.get("version"),
+                    allow_duplicate=form.cleaned_data["allow_duplicate"],
+                )
+            except PermissionDenied as exc:
+                form.add_error(None, exc.message)
+            except ApplicationError as exc:
+                extra = _apply_service_errors(form, exc)
+                if exc.status == 412:
+                    extra["stale"] = True
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("customers:detail", customer.pk)
+    else:
+        initial = {
+            "kind": customer.kind,
+            "full_name": customer.full_name,
+            "salutation": customer.salutation,
+            "organization_id": customer.organization_id,
+            "job_title": customer.job_title,
+            "birthday": customer.birthday,
+            "lunar_birthday": customer.lunar_birthday,
+            "founded_on": customer.founded_on,
+            "tax_code": customer.tax_code,
+            "province": customer.province,
+            "ward": customer.ward,
+            "street": customer.street,
+            "legacy_address": customer.legacy_address,
+            "tier": customer.tier,
+            "stage": customer.stage,
+            "source": customer.source,
+            "tags": ", ".join(t.name for t in customer.tags.all()),
+            "owner_id": customer.owner_id,
+            "price_type": customer.price_type,
+            "contract_terms": customer.contract_terms,
+            "receivable_amount": customer.receivable_amount,
+            "receivable_due": customer.receivable_due,
+            "version": customer.version,
+        }
+        form = CustomerForm(initial=initial, **_form_kwargs(request))
+    return render(
+        request,
+        "customers/form.html",
+        {
+            "form": form,
+            "customer": customer,
+            "phone_rows": _phone_rows(form, customer),
+            "email_rows": _email_rows(form, customer),
+            "labels": ContactLabel.choices,
+            "can_override": actor.allows(OBJECT_TYPE, Action.OVERRIDE_DUPLICATE),
+            **extra,
+        },
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+def _simple_action(request: HttpRequest, customer_id: int, service: Any, ok_message: str) -> HttpResponse:
+    _get_or_404(request, customer_id)
+    try:
+        service(actor=request.user, customer_id=customer_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except PermissionDenied as exc:
+        return HttpResponseForbidden(exc.message)
+    messages.success(request, ok_message)
+    return redirect("customers:detail", customer_id)
+
+
+@login_required
+@require_POST
+def customer_archive(request: HttpRequest, customer_id: int) -> HttpResponse:
+    return _simple_action(request, customer_id, services.customer_archive, _("Customer archived."))
+
+
+@login_required
+@require_POST
+def customer_restore(request: HttpRequest, customer_id: int) -> HttpResponse:
+    return _simple_action(request, customer_id, services.customer_restore, _("Customer restored."))
+
+
+@login_required
+@require_POST
+def customer_note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _get_or_404(request, customer_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.customer_note_add(
+                actor=request.user, customer_id=customer.pk, body=form.cleaned_data["body"]
+            )
+        except PermissionDenied as exc:
+            return HttpResponseForbidden(exc.message)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, _("Write something first."))
+    return redirect("customers:detail", customer.pk)
+
+
+@login_required
+@require_POST
+def customer_consent_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _get_or_404(request, customer_id)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose the purpose, the decision and how it was given."))
+        return redirect("customers:detail", customer.pk)
+    try:
+        services.customer_consent_record(actor=request.user, customer_id=customer.pk, **form.cleaned_data)
+    except PermissionDenied as exc:
+        return HttpResponseForbidden(exc.message)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Consent recorded."))
+    return redirect("customers:detail", customer.pk)
