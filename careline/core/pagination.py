@@ -14,7 +14,6 @@ from django.db.models import Q
 from careline.core.errors import ApplicationError
 
 
-
 def encode_cursor(values: Sequence[Any]) -> str:
     raw = json.dumps(list(values), separators=(",", ":"), default=str).encode("utf-8")
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")

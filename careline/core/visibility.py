@@ -60,8 +60,6 @@ class ScopeFields:
     branch: str | None = "branch"
 
 
-
-
 def scope_q(actor: ScopedActor, scope: str, fields: ScopeFields) -> Q | None:
     """The filter for a scope; None means "no restriction" and `Q(pk__in=[])` means nothing."""
     if scope == Scope.ALL:
