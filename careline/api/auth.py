@@ -32,3 +32,9 @@ class ActiveSessionAuth(SessionAuth):
 
 
 AUTH = [TokenAuth(), ActiveSessionAuth()]
+
+
+class AuthedRequest(HttpRequest):
+    """Type of `request` inside API operations: ninja sets `auth` to the authenticated user."""
+
+    auth: Any

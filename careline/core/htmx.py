@@ -8,4 +8,4 @@ from django.http import HttpRequest
 def htmx_partial(request: HttpRequest) -> bool:
     """True for an htmx request that wants a fragment (a boosted navigation still wants the full page)."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted
+    return htmx is not None and bool(htmx) and not htmx.boosted

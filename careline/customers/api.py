@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Field as NField
 from ninja import Query, Router, Schema
 
+from careline.api.auth import AuthedRequest
 from careline.core.errors import ApplicationError
 from careline.customers import selectors, services
 from careline.customers.schemas import (
@@ -55,7 +56,7 @@ def _etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _if_match_version(request: HttpRequest) -> int | None:
+def _if_match_version(request: AuthedRequest) -> int | None:
     header = request.headers.get("If-Match", "").strip()
     if not header or header == "*":
         return None
@@ -80,7 +81,7 @@ def _payload(data: Schema) -> tuple[dict[str, Any], bool]:
 
 
 @router.get("", response={200: CustomerPage, **ERRORS}, summary="List and search customers")
-def list_customers(request: HttpRequest, query: Query[ListQuery]) -> Any:
+def list_customers(request: AuthedRequest, query: Query[ListQuery]) -> Any:
     filters = selectors.CustomerFilters(
         q=query.q,
         stage=query.stage,
@@ -99,7 +100,7 @@ def list_customers(request: HttpRequest, query: Query[ListQuery]) -> Any:
 
 
 @router.post("", response={201: CustomerOut, **ERRORS}, summary="Create a customer")
-def create_customer(request: HttpRequest, response: HttpResponse, payload: CustomerIn) -> Any:
+def create_customer(request: AuthedRequest, response: HttpResponse, payload: CustomerIn) -> Any:
     data, allow = _payload(payload)
     customer = services.customer_create(actor=request.auth, data=data, allow_duplicate=allow)
     customer = selectors.customer_get(actor=request.auth, customer_id=customer.pk)
@@ -108,7 +109,7 @@ def create_customer(request: HttpRequest, response: HttpResponse, payload: Custo
 
 
 @router.get("/{int:customer_id}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
-def get_customer(request: HttpRequest, response: HttpResponse, customer_id: int) -> Any:
+def get_customer(request: AuthedRequest, response: HttpResponse, customer_id: int) -> Any:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     response["ETag"] = _etag(customer.version)
     return customer
@@ -120,7 +121,7 @@ def get_customer(request: HttpRequest, response: HttpResponse, customer_id: int)
     summary="Change a customer (send If-Match with the ETag from GET)",
 )
 def patch_customer(
-    request: HttpRequest, response: HttpResponse, customer_id: int, payload: CustomerPatch
+    request: AuthedRequest, response: HttpResponse, customer_id: int, payload: CustomerPatch
 ) -> Any:
     data, allow = _payload(payload)
     services.customer_update(
@@ -136,7 +137,7 @@ def patch_customer(
 
 
 @router.delete("/{int:customer_id}", response={200: CustomerOut, **ERRORS}, summary="Archive a customer")
-def archive_customer(request: HttpRequest, customer_id: int) -> Any:
+def archive_customer(request: AuthedRequest, customer_id: int) -> Any:
     services.customer_archive(actor=request.auth, customer_id=customer_id)
     return selectors.customer_get(actor=request.auth, customer_id=customer_id)
 
@@ -146,7 +147,7 @@ def archive_customer(request: HttpRequest, customer_id: int) -> Any:
     response={200: CustomerOut, **ERRORS},
     summary="Restore an archived customer",
 )
-def restore_customer(request: HttpRequest, customer_id: int) -> Any:
+def restore_customer(request: AuthedRequest, customer_id: int) -> Any:
     services.customer_restore(actor=request.auth, customer_id=customer_id)
     return selectors.customer_get(actor=request.auth, customer_id=customer_id)
 
@@ -154,7 +155,7 @@ def restore_customer(request: HttpRequest, customer_id: int) -> Any:
 @router.get(
     "/{int:customer_id}/history", response={200: list[AuditEventOut], **ERRORS}, summary="Change history"
 )
-def customer_history(request: HttpRequest, customer_id: int) -> Any:
+def customer_history(request: AuthedRequest, customer_id: int) -> Any:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     return list(selectors.customer_history(actor=request.auth, customer=customer)[:200])
 
@@ -162,18 +163,18 @@ def customer_history(request: HttpRequest, customer_id: int) -> Any:
 @router.get(
     "/{int:customer_id}/notes", response={200: list[NoteOut], **ERRORS}, summary="Notes on a customer"
 )
-def list_notes(request: HttpRequest, customer_id: int) -> Any:
+def list_notes(request: AuthedRequest, customer_id: int) -> Any:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     return list(selectors.customer_notes(customer=customer)[:200])
 
 
 @router.post("/{int:customer_id}/notes", response={201: NoteOut, **ERRORS}, summary="Add a note")
-def add_note(request: HttpRequest, customer_id: int, payload: NoteIn) -> Any:
+def add_note(request: AuthedRequest, customer_id: int, payload: NoteIn) -> Any:
     return 201, services.customer_note_add(actor=request.auth, customer_id=customer_id, body=payload.body)
 
 
 @router.post("/{int:customer_id}/consents", response={201: ConsentOut, **ERRORS}, summary="Record consent")
-def record_consent(request: HttpRequest, customer_id: int, payload: ConsentIn) -> Any:
+def record_consent(request: AuthedRequest, customer_id: int, payload: ConsentIn) -> Any:
     consent = services.customer_consent_record(
         actor=request.auth,
         customer_id=customer_id,

@@ -22,6 +22,14 @@ from careline.customers.choices import (
 from careline.vn import province_choices
 
 
+# Dates are typed day first (ARCHITECTURE §5) whatever the UI language; ISO is accepted too.
+DATE_INPUT_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"]
+
+
+def _date_widget() -> forms.DateInput:
+    return forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "dd/mm/yyyy"})
+
+
 def _with_blank(choices: Any, label: str = "—") -> list[tuple[str, str]]:
     return [("", label)] + [(v, lbl) for v, lbl in choices if v != ""]
 
@@ -76,13 +84,14 @@ class CustomerForm(forms.Form):
     )
     job_title = forms.CharField(required=False, max_length=100, label=_("Job title"))
     birthday = forms.DateField(
-        required=False, label=_("Birthday"), widget=forms.DateInput(attrs={"placeholder": "dd/mm/yyyy"})
+        required=False, label=_("Birthday"), input_formats=DATE_INPUT_FORMATS, widget=_date_widget()
     )
     lunar_birthday = forms.BooleanField(required=False, label=_("Celebrates lunar birthday"))
     founded_on = forms.DateField(
         required=False,
         label=_("Founding / opening date"),
-        widget=forms.DateInput(attrs={"placeholder": "dd/mm/yyyy"}),
+        input_formats=DATE_INPUT_FORMATS,
+        widget=_date_widget(),
     )
     tax_code = forms.CharField(required=False, max_length=20, label=_("Tax code (MST)"))
     province = forms.ChoiceField(required=False, choices=[], label=_("Province / city"))
@@ -110,7 +119,8 @@ class CustomerForm(forms.Form):
     receivable_due = forms.DateField(
         required=False,
         label=_("Receivables due"),
-        widget=forms.DateInput(attrs={"placeholder": "dd/mm/yyyy"}),
+        input_formats=DATE_INPUT_FORMATS,
+        widget=_date_widget(),
     )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     allow_duplicate = forms.BooleanField(required=False, label=_("Create anyway (duplicate)"))

@@ -423,6 +423,12 @@ def customer_create(*, actor: User, data: Mapping[str, Any], allow_duplicate: bo
     data = dict(data)
     if "owner_id" not in data and "team_id" not in data:
         data["owner_id"] = actor.pk
+    elif not data.get("owner_id") and "team_id" not in data and "branch_id" not in data:
+        # Unassigned: it waits in the creator's team queue (or branch), where the creator can see it.
+        if actor.team_id:
+            data["team_id"] = actor.team_id
+        elif actor.branch_id:
+            data["branch_id"] = actor.branch_id
     values, phones, emails, tags = _validated(actor=actor, data=data, current=None)
     phones = phones or []
     emails = emails or []

@@ -55,3 +55,10 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def address_line(customer: Any) -> str:
+    """"12 Nguyễn Trãi, Phường Thanh Xuân, Hà Nội" from the parts that are filled in."""
+    parts = [customer.street, customer.ward, province_name(customer.province)]
+    return ", ".join(p for p in parts if p)
