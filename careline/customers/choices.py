@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CustomerKind(models.TextChoices):
@@ -65,9 +66,9 @@ class ContactKind(models.TextChoices):
 
 
 class ContactLabel(models.TextChoices):
-    MOBILE = "mobile", _("Mobile")
-    HOME = "home", _("Home")
-    WORK = "work", _("Work")
+    MOBILE = "mobile", pgettext_lazy("phone label", "Mobile")
+    HOME = "home", pgettext_lazy("phone label", "Home")
+    WORK = "work", pgettext_lazy("phone label", "Work")
     ZALO = "zalo", "Zalo"
     OTHER = "other", _("Other")
 

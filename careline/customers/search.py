@@ -73,6 +73,5 @@ def parse_query(raw: str | None) -> ParsedQuery:
             digits = "0" + digits[2:]  # +84 912 345 … matches the national form token
         return ParsedQuery(kind="phone", text=digits, contains=(digits,), exact_phones=exact)
     tokens = tuple(dict.fromkeys(text.split()))
-    return ParsedQuery(
-        kind="name", text=" ".join(tokens), contains=tuple(" " + t for t in tokens), tokens=tokens
-    )
+    # `text` keeps repeated words ("Phạm Văn Văn Hoa") so the exact-name rank compares the whole name.
+    return ParsedQuery(kind="name", text=text, contains=tuple(" " + t for t in tokens), tokens=tokens)
