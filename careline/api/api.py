@@ -40,7 +40,13 @@ def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespo
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
     for err in exc.errors:
-        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload")]
+        # loc is (location, [body parameter name,] field, ...): drop the prefix, never a field that happens
+        # to be called "body" (NoteIn.body) or "query".
+        loc = [str(p) for p in err.get("loc", [])]
+        if loc and loc[0] in ("body", "form", "file") and len(loc) > 2:
+            loc = loc[2:]
+        elif loc and loc[0] in ("body", "form", "file", "query", "path", "header", "cookie"):
+            loc = loc[1:]
         fields.setdefault(".".join(loc) or "request", []).append(str(err.get("msg", "invalid")))
     return _error(request, 422, "validation_error", "Some fields are not valid.", {"fields": fields})
 

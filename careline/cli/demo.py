@@ -28,28 +28,159 @@ from careline.vn import fold, normalize_phone
 DEMO_REF = "demo-"
 
 SURNAMES = [  # share of the population, roughly
-    ("Nguyễn", 38), ("Trần", 11), ("Lê", 9.5), ("Phạm", 7), ("Hoàng", 4.5), ("Huỳnh", 2), ("Phan", 4.5),
-    ("Vũ", 3.9), ("Võ", 2), ("Đặng", 2.1), ("Bùi", 2), ("Đỗ", 1.4), ("Hồ", 1.3), ("Ngô", 1.3), ("Dương", 1),
-    ("Lý", 0.5), ("Đinh", 0.6), ("Trịnh", 0.5), ("Mai", 0.4), ("Lương", 0.4), ("Cao", 0.3), ("Tạ", 0.2),
+    ("Nguyễn", 38),
+    ("Trần", 11),
+    ("Lê", 9.5),
+    ("Phạm", 7),
+    ("Hoàng", 4.5),
+    ("Huỳnh", 2),
+    ("Phan", 4.5),
+    ("Vũ", 3.9),
+    ("Võ", 2),
+    ("Đặng", 2.1),
+    ("Bùi", 2),
+    ("Đỗ", 1.4),
+    ("Hồ", 1.3),
+    ("Ngô", 1.3),
+    ("Dương", 1),
+    ("Lý", 0.5),
+    ("Đinh", 0.6),
+    ("Trịnh", 0.5),
+    ("Mai", 0.4),
+    ("Lương", 0.4),
+    ("Cao", 0.3),
+    ("Tạ", 0.2),
 ]
 MIDDLE_M = ["Văn", "Minh", "Đức", "Quang", "Hữu", "Thanh", "Hoàng", "Anh", "Công", "Gia", "Quốc", "Tuấn"]
 MIDDLE_F = ["Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Minh", "Phương", "Bảo", "Khánh", "Hồng", "Mai"]
-GIVEN_M = ["Anh", "Minh", "Hùng", "Dũng", "Tuấn", "Nam", "Hải", "Long", "Khoa", "Huy", "Phúc", "Bảo", "Quân",
-           "Đức", "Thắng", "Tùng", "Hiếu", "Sơn", "Trung", "Việt", "Đạt", "Khánh", "Lâm", "Phong", "Thịnh"]
-GIVEN_F = ["Lan", "Hương", "Linh", "Trang", "Mai", "Hà", "Ngọc", "Thảo", "Hằng", "Nhung", "Vy", "Anh", "Huyền",
-           "Yến", "Chi", "Phương", "Hạnh", "Thủy", "Trâm", "Oanh", "Nhi", "My", "Giang", "Quỳnh", "Ánh"]
+GIVEN_M = [
+    "Anh",
+    "Minh",
+    "Hùng",
+    "Dũng",
+    "Tuấn",
+    "Nam",
+    "Hải",
+    "Long",
+    "Khoa",
+    "Huy",
+    "Phúc",
+    "Bảo",
+    "Quân",
+    "Đức",
+    "Thắng",
+    "Tùng",
+    "Hiếu",
+    "Sơn",
+    "Trung",
+    "Việt",
+    "Đạt",
+    "Khánh",
+    "Lâm",
+    "Phong",
+    "Thịnh",
+]
+GIVEN_F = [
+    "Lan",
+    "Hương",
+    "Linh",
+    "Trang",
+    "Mai",
+    "Hà",
+    "Ngọc",
+    "Thảo",
+    "Hằng",
+    "Nhung",
+    "Vy",
+    "Anh",
+    "Huyền",
+    "Yến",
+    "Chi",
+    "Phương",
+    "Hạnh",
+    "Thủy",
+    "Trâm",
+    "Oanh",
+    "Nhi",
+    "My",
+    "Giang",
+    "Quỳnh",
+    "Ánh",
+]
 ORG_KINDS = ["Công ty TNHH", "Công ty Cổ phần", "Trường Tiểu học", "Trường THCS", "Công ty TNHH MTV"]
-ORG_WORDS = ["Hoàng Long", "Minh Phát", "Thành Công", "Sao Việt", "An Khang", "Phú Thịnh", "Đại Dương",
-             "Việt Tiến", "Hưng Thịnh", "Bình An", "Tân Phú", "Ánh Dương", "Kim Ngân", "Hòa Bình", "Trí Việt"]
-MOBILE_PREFIXES = ["091", "094", "088", "083", "084", "085", "081", "082", "090", "093", "089", "070", "076",
-                   "077", "078", "079", "096", "097", "098", "086", "032", "033", "034", "035", "036", "037",
-                   "038", "039", "056", "058"]
+ORG_WORDS = [
+    "Hoàng Long",
+    "Minh Phát",
+    "Thành Công",
+    "Sao Việt",
+    "An Khang",
+    "Phú Thịnh",
+    "Đại Dương",
+    "Việt Tiến",
+    "Hưng Thịnh",
+    "Bình An",
+    "Tân Phú",
+    "Ánh Dương",
+    "Kim Ngân",
+    "Hòa Bình",
+    "Trí Việt",
+]
+MOBILE_PREFIXES = [
+    "091",
+    "094",
+    "088",
+    "083",
+    "084",
+    "085",
+    "081",
+    "082",
+    "090",
+    "093",
+    "089",
+    "070",
+    "076",
+    "077",
+    "078",
+    "079",
+    "096",
+    "097",
+    "098",
+    "086",
+    "032",
+    "033",
+    "034",
+    "035",
+    "036",
+    "037",
+    "038",
+    "039",
+    "056",
+    "058",
+]
 EMAIL_DOMAINS = ["gmail.com", "gmail.com", "gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "fpt.vn"]
-TAGS = ["IELTS", "TOEIC", "Tiếng Anh trẻ em", "Giao tiếp", "Phụ huynh", "Doanh nghiệp", "VIP 2026", "Học thử",
-        "Học viên cũ", "Zalo OA"]
+TAGS = [
+    "IELTS",
+    "TOEIC",
+    "Tiếng Anh trẻ em",
+    "Giao tiếp",
+    "Phụ huynh",
+    "Doanh nghiệp",
+    "VIP 2026",
+    "Học thử",
+    "Học viên cũ",
+    "Zalo OA",
+]
 STAGES = [("lead", 30), ("prospect", 25), ("customer", 35), ("inactive", 10)]
-SOURCES = [("web", 25), ("hotline", 15), ("facebook", 20), ("zalo", 15), ("referral", 10), ("walk_in", 8),
-           ("event", 4), ("marketplace", 3)]
+SOURCES = [
+    ("web", 25),
+    ("hotline", 15),
+    ("facebook", 20),
+    ("zalo", 15),
+    ("referral", 10),
+    ("walk_in", 8),
+    ("event", 4),
+    ("marketplace", 3),
+]
 
 
 @dataclass(frozen=True)
@@ -98,10 +229,14 @@ def demo_organisation() -> dict[str, User]:
     roles_ensure_defaults()
     branches = {}
     for code, name, province in BRANCHES:
-        branches[code], _ = Branch.objects.get_or_create(code=code, defaults={"name": name, "province": province})
+        branches[code], _ = Branch.objects.get_or_create(
+            code=code, defaults={"name": name, "province": province}
+        )
     teams = {}
     for branch_code, name, kind in TEAMS:
-        teams[name], _ = Team.objects.get_or_create(branch=branches[branch_code], name=name, defaults={"kind": kind})
+        teams[name], _ = Team.objects.get_or_create(
+            branch=branches[branch_code], name=name, defaults={"kind": kind}
+        )
     users: dict[str, User] = {}
     hashed = make_password(settings.CARELINE_DEMO_PASSWORD)  # one slow hash for all 14 accounts
     for spec in STAFF:
@@ -158,7 +293,9 @@ def _tax_code(i: int) -> str:
         n += 10_000_019
 
 
-def demo_customer(seed: int, i: int, staff: dict[str, list[User]], tags: list[Tag], now: dt.datetime) -> BulkCustomer:
+def demo_customer(
+    seed: int, i: int, staff: dict[str, list[User]], tags: list[Tag], now: dt.datetime
+) -> BulkCustomer:
     """Customer number i of the demo (deterministic in seed and i)."""
     rng = random.Random(f"{seed}:{i}")
     branch_code = "hn" if rng.random() < 0.6 else "hcm"
@@ -179,7 +316,9 @@ def demo_customer(seed: int, i: int, staff: dict[str, list[User]], tags: list[Ta
     phones = [(normalize_phone("0912 345 678" if i == 0 else _phone_raw(rng, i)), "mobile")]
     if rng.random() < 0.12:
         area = "024" if branch_code == "hn" else "028"
-        phones.append((normalize_phone(f"{area} 3{(i * 7919) % 10_000_000:07d}"), "work" if is_org else "home"))
+        phones.append(
+            (normalize_phone(f"{area} 3{(i * 7919) % 10_000_000:07d}"), "work" if is_org else "home")
+        )
     emails = []
     if rng.random() < 0.6 or is_org:
         local = fold(full_name).replace(" ", ".")[:30] if not is_org else f"lienhe{i}"
@@ -191,7 +330,11 @@ def demo_customer(seed: int, i: int, staff: dict[str, list[User]], tags: list[Ta
     values: dict[str, object] = {
         "kind": "organization" if is_org else "person",
         "full_name": full_name,
-        "salutation": "" if is_org else ("chi" if female else "anh") if rng.random() < 0.8 else ("co" if female else "chu"),
+        "salutation": ""
+        if is_org
+        else ("chi" if female else "anh")
+        if rng.random() < 0.8
+        else ("co" if female else "chu"),
         "stage": stage,
         "source": _weighted(rng, SOURCES),
         "owner_id": owner.pk if owner else None,
@@ -218,7 +361,9 @@ def demo_customer(seed: int, i: int, staff: dict[str, list[User]], tags: list[Ta
     return BulkCustomer(values=values, phones=phones, emails=emails, tag_ids=tag_ids)
 
 
-def demo_load(*, customers: int = 2000, seed: int = 2026, progress: Callable[[int, int], None] | None = None) -> int:
+def demo_load(
+    *, customers: int = 2000, seed: int = 2026, progress: Callable[[int, int], None] | None = None
+) -> int:
     """Create the organisation and customers up to `customers` (only the missing ones). Returns how many were added."""
     users = demo_organisation()
     tags = []
@@ -255,5 +400,8 @@ def demo_load(*, customers: int = 2000, seed: int = 2026, progress: Callable[[in
 
 def demo_logins() -> list[tuple[str, str, str]]:
     """(username, display name, role) of the demo staff that exist."""
-    found = {u.username: u for u in User.objects.filter(username__in=[s.username for s in STAFF]).select_related("role")}
+    found = {
+        u.username: u
+        for u in User.objects.filter(username__in=[s.username for s in STAFF]).select_related("role")
+    }
     return [(s.username, s.name, s.role) for s in STAFF if s.username in found]

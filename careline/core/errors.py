@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 
 class ApplicationError(Exception):
     """A business rule refused the request; `code` is stable and machine-readable."""
@@ -37,8 +39,8 @@ class NotFound(ApplicationError):
 
     status = 404
 
-    def __init__(self, message: str = "Not found.", details: dict[str, Any] | None = None) -> None:
-        super().__init__("not_found", message, details)
+    def __init__(self, message: str = "", details: dict[str, Any] | None = None) -> None:
+        super().__init__("not_found", message or _("Not found."), details)
 
 
 class PermissionDenied(ApplicationError):
@@ -46,8 +48,8 @@ class PermissionDenied(ApplicationError):
 
     status = 403
 
-    def __init__(self, message: str = "You do not have permission to do this.") -> None:
-        super().__init__("forbidden", message)
+    def __init__(self, message: str = "") -> None:
+        super().__init__("forbidden", message or _("You do not have permission to do this."))
 
 
 class Conflict(ApplicationError):
@@ -62,7 +64,7 @@ class PreconditionFailed(ApplicationError):
     def __init__(self, current_version: int) -> None:
         super().__init__(
             "stale_version",
-            "This record was changed by someone else. Reload it and apply your change again.",
+            _("This record was changed by someone else. Reload it and apply your change again."),
             {"current_version": current_version},
         )
 
@@ -72,6 +74,6 @@ class ValidationFailed(ApplicationError):
 
     status = 422
 
-    def __init__(self, fields: dict[str, list[str]], message: str = "Some fields are not valid.") -> None:
-        super().__init__("validation_error", message, {"fields": fields})
+    def __init__(self, fields: dict[str, list[str]], message: str = "") -> None:
+        super().__init__("validation_error", message or _("Some fields are not valid."), {"fields": fields})
         self.fields = fields

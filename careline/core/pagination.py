@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from careline.core.errors import ApplicationError
 
@@ -28,7 +29,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
             "invalid_cursor", "The cursor is not valid; start from the first page."
         ) from exc
     if not isinstance(values, list) or len(values) != size:
-        raise ApplicationError("invalid_cursor", "The cursor is not valid; start from the first page.")
+        raise ApplicationError("invalid_cursor", _("The cursor is not valid; start from the first page."))
     return values
 
 

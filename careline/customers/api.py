@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from ninja import Field as NField
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from careline.api.auth import AuthedRequest
 from careline.core.errors import ApplicationError
@@ -105,7 +105,7 @@ def create_customer(request: AuthedRequest, response: HttpResponse, payload: Cus
     customer = services.customer_create(actor=request.auth, data=data, allow_duplicate=allow)
     customer = selectors.customer_get(actor=request.auth, customer_id=customer.pk)
     response["ETag"] = _etag(customer.version)
-    return 201, customer
+    return Status(201, customer)
 
 
 @router.get("/{int:customer_id}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
@@ -170,7 +170,7 @@ def list_notes(request: AuthedRequest, customer_id: int) -> Any:
 
 @router.post("/{int:customer_id}/notes", response={201: NoteOut, **ERRORS}, summary="Add a note")
 def add_note(request: AuthedRequest, customer_id: int, payload: NoteIn) -> Any:
-    return 201, services.customer_note_add(actor=request.auth, customer_id=customer_id, body=payload.body)
+    return Status(201, services.customer_note_add(actor=request.auth, customer_id=customer_id, body=payload.body))
 
 
 @router.post("/{int:customer_id}/consents", response={201: ConsentOut, **ERRORS}, summary="Record consent")
@@ -184,4 +184,4 @@ def record_consent(request: AuthedRequest, customer_id: int, payload: ConsentIn)
         evidence=payload.evidence,
         given_at=payload.given_at,
     )
-    return 201, consent
+    return Status(201, consent)

@@ -79,7 +79,8 @@ def customers_bulk_insert(
         with transaction.atomic():
             ids = _reserve_ids(len(batch))
             customer_rows = [
-                [i, *[p.get(f.attname, defaults[f.attname]) for f in columns]] for i, p in zip(ids, prepared, strict=True)
+                [i, *[p.get(f.attname, defaults[f.attname]) for f in columns]]
+                for i, p in zip(ids, prepared, strict=True)
             ]
             point_rows: list[list[Any]] = []
             tag_rows: list[list[Any]] = []
@@ -116,7 +117,8 @@ def _reserve_ids(n: int) -> list[int]:
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             cur.execute(
-                "SELECT nextval(pg_get_serial_sequence('customers_customer', 'id')) FROM generate_series(1, %s)", [n]
+                "SELECT nextval(pg_get_serial_sequence('customers_customer', 'id')) FROM generate_series(1, %s)",
+                [n],
             )
             return [r[0] for r in cur.fetchall()]
         # SQLite: writes are serialised (BEGIN IMMEDIATE), so max(id) is stable inside the transaction.

@@ -21,7 +21,6 @@ from careline.customers.choices import (
 )
 from careline.vn import province_choices
 
-
 # Dates are typed day first (ARCHITECTURE §5) whatever the UI language; ISO is accepted too.
 DATE_INPUT_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"]
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils.translation import gettext as _
 
 from careline.core.errors import ApplicationError, NotFound
 from careline.core.pagination import paginate
@@ -63,7 +64,7 @@ def customer_get(*, actor: Any, customer_id: int) -> Customer:
     """One customer the actor may see, with its contact points and tags; NotFound otherwise."""
     customer = _with_related(customer_visible(actor=actor)).filter(pk=customer_id).first()
     if customer is None:
-        raise NotFound("Customer not found.")
+        raise NotFound(_("Customer not found."))
     return customer
 
 

@@ -457,7 +457,7 @@ def customer_create(*, actor: User, data: Mapping[str, Any], allow_duplicate: bo
 def _locked_for_write(actor: User, customer_id: int, action: str) -> Customer:
     customer = customer_visible(actor=actor).select_for_update().filter(pk=customer_id).first()
     if customer is None:
-        raise NotFound("Customer not found.")
+        raise NotFound(_("Customer not found."))
     require_action(actor, OBJECT_TYPE, action)
     return customer
 

@@ -6,9 +6,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from careline.accounts.selectors import branch_list, team_list, user_list_assignable
@@ -18,7 +20,10 @@ from careline.core.visibility import Action
 from careline.customers import selectors, services
 from careline.customers.choices import ContactKind, ContactLabel, CustomerKind
 from careline.customers.forms import ConsentForm, CustomerFilterForm, CustomerForm, NoteForm
+from careline.customers.models import Customer
 from careline.customers.selectors import OBJECT_TYPE, CustomerFilters
+from careline.vn import format_phone
+from careline.web.templatetags.careline import dmy_text, province_name
 
 
 def _get_or_404(request: HttpRequest, customer_id: int) -> Any:
@@ -110,12 +115,68 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     return render(request, "customers/detail.html", _detail_context(request, customer))
 
 
+HISTORY_LABELS = {
+    "phones": _lazy("Phones"),
+    "emails": _lazy("Emails"),
+    "tags": _lazy("Tags"),
+    "note": _lazy("Note"),
+    "consent.care_calls": _lazy("Consent: care calls"),
+    "consent.marketing": _lazy("Consent: marketing"),
+    "archived_at": _lazy("Archived"),
+}
+
+
+def _history_label(key: str) -> str:
+    if key in HISTORY_LABELS:
+        return str(HISTORY_LABELS[key])
+    try:
+        return str(Customer._meta.get_field(key.removesuffix("_id")).verbose_name).capitalize()
+    except FieldDoesNotExist:
+        return key
+
+
+def _history_value(key: str, value: Any) -> str:
+    """Show audit values the way the card shows them: phones formatted, choices by label, dates dd/mm/yyyy."""
+    if value in (None, "", []):
+        return "—"
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, list):
+        return ", ".join(format_phone(v) if key == "phones" else str(v) for v in value)
+    name = key.removesuffix("_id")
+    try:
+        field = Customer._meta.get_field(name)
+    except FieldDoesNotExist:
+        field = None
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if field is not None and field.is_relation and str(value).isdigit():
+        target = field.related_model.objects.filter(pk=value).first()
+        return str(target) if target else f"#{value}"
+    if key == "province":
+        return province_name(value) or str(value)
+    if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":
+        return dmy_text(value)
+    return str(value)
+
+
 @login_required
 @require_GET
 def customer_history(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = _get_or_404(request, customer_id)
     events = list(selectors.customer_history(actor=request.user, customer=customer)[:200])
-    return render(request, "customers/history.html", {"customer": customer, "events": events})
+    rows = [
+        {
+            "event": ev,
+            "changes": [
+                (_history_label(k), _history_value(k, c.get("before")), _history_value(k, c.get("after")))
+                for k, c in (ev.changes or {}).items()
+                if isinstance(c, dict)
+            ],
+        }
+        for ev in events
+    ]
+    return render(request, "customers/history.html", {"customer": customer, "rows": rows})
 
 
 def _form_kwargs(request: HttpRequest) -> dict[str, Any]:

@@ -123,7 +123,9 @@ def test_anonymous_and_inactive_see_nothing(org, book):
 
 
 def test_queue_customer_leaves_consultant_view_when_assigned_to_colleague(org, book):
-    services.customer_update(actor=org.supervisor_hn, customer_id=book.queue.pk, data={"owner_id": org.consultant_hn_b.pk})
+    services.customer_update(
+        actor=org.supervisor_hn, customer_id=book.queue.pk, data={"owner_id": org.consultant_hn_b.pk}
+    )
     assert not customer_visible(actor=org.consultant_hn).filter(pk=book.queue.pk).exists()
     assert customer_visible(actor=org.consultant_hn_b).filter(pk=book.queue.pk).exists()
 
@@ -135,7 +137,9 @@ def test_archived_hidden_by_default(org, book):
     assert ids(archived) == [book.own.pk]
     # Still reachable directly (the card shows it is archived).
     assert customer_get(actor=org.consultant_hn, customer_id=book.own.pk).archived_at is not None
-    assert book.own.pk not in set(customer_visible(actor=org.admin, include_archived=False).values_list("pk", flat=True))
+    assert book.own.pk not in set(
+        customer_visible(actor=org.admin, include_archived=False).values_list("pk", flat=True)
+    )
 
 
 def test_stage_counts_only_visible_active(org, book):
@@ -167,14 +171,27 @@ def test_filters(org, book):
         return set(ids(walk(actor, filters=CustomerFilters(**kw), limit=100)))
 
     assert ids_for(stage="prospect") == {book.own.pk}
-    assert ids_for(stage="lead") == {book.colleague.pk, book.queue.pk, book.hn2.pk, book.care.pk, book.hcm.pk, book.orphan.pk}
+    assert ids_for(stage="lead") == {
+        book.colleague.pk,
+        book.queue.pk,
+        book.hn2.pk,
+        book.care.pk,
+        book.hcm.pk,
+        book.orphan.pk,
+    }
     assert ids_for(owner="me", actor=org.consultant_hn) == {book.own.pk}
     assert ids_for(owner="none") == {book.queue.pk, book.orphan.pk}
     assert ids_for(owner="none", actor=org.consultant_hn) == {book.queue.pk}
     assert ids_for(owner=str(org.consultant_hn_b.pk)) == {book.colleague.pk}
     assert ids_for(team=org.hn_sales.pk) == {book.own.pk, book.colleague.pk, book.queue.pk}
     assert ids_for(branch=org.hcm.pk) == {book.hcm.pk}
-    assert ids_for(branch=org.hn.pk) == {book.own.pk, book.colleague.pk, book.queue.pk, book.hn2.pk, book.care.pk}
+    assert ids_for(branch=org.hn.pk) == {
+        book.own.pk,
+        book.colleague.pk,
+        book.queue.pk,
+        book.hn2.pk,
+        book.care.pk,
+    }
     assert ids_for(tag="phụ huynh") == {book.hcm.pk, book.hn2.pk}
     assert ids_for(tag="vip") == {book.hn2.pk}
     assert ids_for(province="79") == {book.hcm.pk}
@@ -201,7 +218,10 @@ def test_invalid_filters(org, filters, code):
     assert exc.value.code == code
 
 
-@pytest.mark.parametrize(("kwargs", "code"), [({"sort": "age"}, "invalid_sort"), ({"limit": 0}, "invalid_limit"), ({"limit": 101}, "invalid_limit")])
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [({"sort": "age"}, "invalid_sort"), ({"limit": 0}, "invalid_limit"), ({"limit": 101}, "invalid_limit")],
+)
 def test_invalid_sort_and_limit(org, kwargs, code):
     with pytest.raises(ApplicationError) as exc:
         customer_list(actor=org.admin, **kwargs)
@@ -243,7 +263,9 @@ GIVEN = ["An", "Anh", "Bảo", "Châu", "Dũng", "Giang", "Hà", "Hương", "Kho
 @pytest.mark.parametrize("sort", ["", "name", "-name", "created", "-created", "-updated"])
 def test_cursor_walk_has_no_duplicates_or_missing_rows(org, sort):
     actor = org.consultant_hn
-    made = [make_customer(actor, full_name=f"Nguyễn {'Thị' if i % 2 else 'Văn'} {g}") for i, g in enumerate(GIVEN)]
+    made = [
+        make_customer(actor, full_name=f"Nguyễn {'Thị' if i % 2 else 'Văn'} {g}") for i, g in enumerate(GIVEN)
+    ]
     made += [make_customer(actor, full_name="Trần Lan") for _ in range(3)]  # ties on the sort key
     for limit in (1, 4, 7, 100):
         rows = walk(actor, sort=sort, limit=limit)
@@ -262,7 +284,9 @@ def test_cursor_walk_with_search_ranking(org):
     assert names(rows) == ["Lan", "Nguyễn Thị Lan", "Lan Anh Trần"]
 
 
-@pytest.mark.parametrize("cursor", ["garbage!!", "bm90IGpzb24", encode_cursor([1]), encode_cursor({"a": 1}), "%%%"])
+@pytest.mark.parametrize(
+    "cursor", ["garbage!!", "bm90IGpzb24", encode_cursor([1]), encode_cursor({"a": 1}), "%%%"]
+)
 def test_invalid_cursor(org, cursor):
     make_customer(org.consultant_hn)
     with pytest.raises(ApplicationError) as exc:
@@ -322,7 +346,16 @@ def test_short_query_matches_word_starts(org, lan):
 
 @pytest.mark.parametrize(
     "q",
-    ["0912 345", "912345", "0912345678", "+84 912 345 678", "0912.345.678", "84912345678", "(0912) 345-678", "5678"],
+    [
+        "0912 345",
+        "912345",
+        "0912345678",
+        "+84 912 345 678",
+        "0912.345.678",
+        "84912345678",
+        "(0912) 345-678",
+        "5678",
+    ],
 )
 def test_phone_fragments_in_any_format(org, lan, q):
     make_customer(org.consultant_hn, full_name="Trần Văn Bình", phones=["0987 654 321"])
@@ -334,7 +367,9 @@ def test_phone_search_respects_scope(org, lan):
     assert search(org.consultant_hn2, "nguyen thi lan") == []
 
 
-@pytest.mark.parametrize("q", ["lan.nguyen@example.com", "LAN.NGUYEN@EXAMPLE.COM", "lan.nguyen@", "@example.com", "lan.ng"])
+@pytest.mark.parametrize(
+    "q", ["lan.nguyen@example.com", "LAN.NGUYEN@EXAMPLE.COM", "lan.nguyen@", "@example.com", "lan.ng"]
+)
 def test_email_fragments(org, lan, q):
     make_customer(org.consultant_hn, full_name="Trần Văn Bình", emails=["binh@other.vn"])
     assert ids(search(org.consultant_hn, q)) == [lan.pk]
@@ -342,12 +377,16 @@ def test_email_fragments(org, lan, q):
 
 @pytest.mark.parametrize("q", ["0100233488", "0100 233 488", "01002334"])
 def test_tax_code(org, lan, q):
-    make_customer(org.consultant_hn, full_name="Công ty Bình Minh", kind="organization", tax_code="0312687878")
+    make_customer(
+        org.consultant_hn, full_name="Công ty Bình Minh", kind="organization", tax_code="0312687878"
+    )
     assert ids(search(org.consultant_hn, q)) == [lan.pk]
 
 
 def test_branch_tax_code_without_dash(org):
-    c = make_customer(org.consultant_hn, full_name="Chi nhánh Sài Gòn", kind="organization", tax_code="0314409058-002")
+    c = make_customer(
+        org.consultant_hn, full_name="Chi nhánh Sài Gòn", kind="organization", tax_code="0314409058-002"
+    )
     assert ids(search(org.consultant_hn, "0314409058002")) == [c.pk]
     assert ids(search(org.consultant_hn, "0314409058-002")) == [c.pk]
 
@@ -360,7 +399,9 @@ def test_no_match_and_empty_query(org, lan):
 
 def test_search_after_update_uses_new_values(org, lan):
     services.customer_update(
-        actor=org.consultant_hn, customer_id=lan.pk, data={"full_name": "Trần Thu Hà", "phones": ["0987654321"]}
+        actor=org.consultant_hn,
+        customer_id=lan.pk,
+        data={"full_name": "Trần Thu Hà", "phones": ["0987654321"]},
     )
     assert search(org.consultant_hn, "nguyen") == []
     assert search(org.consultant_hn, "0912345678") == []
@@ -422,9 +463,64 @@ def test_exact_phone_beats_exact_name(org):
 
 # --- property: the folded full name always finds the customer -----------------------------------------
 
-SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"]
-MIDDLES = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh", "Quốc", "Thu", "Xuân", "Bảo", "Hoài", "Mỹ", "Tường"]
-GIVEN_NAMES = ["Lan", "Hương", "Dũng", "Tuấn", "Anh", "Hoa", "Phương", "Đạt", "Khoa", "Nga", "Yến", "Thảo", "Hùng", "Quỳnh", "Trang", "Việt", "Ánh", "Ổn", "Ý", "Ưng", "Đào", "Giàu"]
+SURNAMES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
+MIDDLES = [
+    "Văn",
+    "Thị",
+    "Hữu",
+    "Đức",
+    "Minh",
+    "Ngọc",
+    "Thanh",
+    "Quốc",
+    "Thu",
+    "Xuân",
+    "Bảo",
+    "Hoài",
+    "Mỹ",
+    "Tường",
+]
+GIVEN_NAMES = [
+    "Lan",
+    "Hương",
+    "Dũng",
+    "Tuấn",
+    "Anh",
+    "Hoa",
+    "Phương",
+    "Đạt",
+    "Khoa",
+    "Nga",
+    "Yến",
+    "Thảo",
+    "Hùng",
+    "Quỳnh",
+    "Trang",
+    "Việt",
+    "Ánh",
+    "Ổn",
+    "Ý",
+    "Ưng",
+    "Đào",
+    "Giàu",
+]
 
 vietnamese_names = st.builds(
     lambda s, m, g: " ".join([s, *m, g]),
@@ -434,7 +530,9 @@ vietnamese_names = st.builds(
 )
 
 
-@settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     name=vietnamese_names,
     typed=st.sampled_from([str, str.lower, str.upper, lambda s: unicodedata.normalize("NFD", s)]),

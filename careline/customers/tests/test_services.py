@@ -249,7 +249,9 @@ def test_consultant_cannot_put_customer_in_another_team_or_branch(org):
 def test_consultant_cannot_reassign_own_customer_to_another_team(org):
     c = make_customer(org.consultant_hn)
     with pytest.raises(ValidationFailed) as exc:
-        services.customer_update(actor=org.consultant_hn, customer_id=c.pk, data={"owner_id": org.consultant_hcm.pk})
+        services.customer_update(
+            actor=org.consultant_hn, customer_id=c.pk, data={"owner_id": org.consultant_hcm.pk}
+        )
     assert "owner_id" in exc.value.fields
     c.refresh_from_db()
     assert c.owner_id == org.consultant_hn.pk
@@ -392,14 +394,20 @@ def test_consent_record_is_a_ledger(org):
         given_at=t0,
     )
     latest = services.customer_consent_record(
-        actor=org.consultant_hn, customer_id=c.pk, purpose="marketing", status="withdrawn", method="phone_call"
+        actor=org.consultant_hn,
+        customer_id=c.pk,
+        purpose="marketing",
+        status="withdrawn",
+        method="phone_call",
     )
     assert Consent.objects.filter(customer=c).count() == 2
     state = customer_consent_state(customer=c)
     assert state["marketing"] == latest
     assert state["care_calls"] is None
     assert latest.recorded_by == org.consultant_hn
-    assert _events(c)[-1].changes == {"consent.marketing": {"before": None, "after": "withdrawn (phone_call)"}}
+    assert _events(c)[-1].changes == {
+        "consent.marketing": {"before": None, "after": "withdrawn (phone_call)"}
+    }
 
 
 @pytest.mark.parametrize(
@@ -497,7 +505,8 @@ SERVICES: dict[str, Callable[[Any, int], Any]] = {
 
 @pytest.mark.parametrize("service", SERVICES)
 @pytest.mark.parametrize(
-    "actor_name", ["consultant_hcm", "consultant_hn", "consultant_hn_b", "supervisor_hn", "care_agent_hn", "nobody"]
+    "actor_name",
+    ["consultant_hcm", "consultant_hn", "consultant_hn_b", "supervisor_hn", "care_agent_hn", "nobody"],
 )
 def test_out_of_scope_is_not_found(org, service, actor_name):
     # Owned by consultant_hn2 (team HN 2): invisible to all of these actors.
@@ -570,7 +579,10 @@ def test_inactive_user_can_do_nothing(org):
 def test_allowed_actions(org):
     """The positive side of the matrix: each allowed role really can perform the action."""
     c = make_customer(org.consultant_hn)
-    assert _update(org.care_agent_hn, make_customer(org.admin, owner_id=org.care_agent_hn.pk).pk).stage == "customer"
+    assert (
+        _update(org.care_agent_hn, make_customer(org.admin, owner_id=org.care_agent_hn.pk).pk).stage
+        == "customer"
+    )
     assert _update(org.manager_hn, c.pk).version == 2
     assert _note(org.consultant_hn, c.pk).pk
     assert _consent(org.supervisor_hn, c.pk).pk

@@ -59,6 +59,16 @@ def get_item(mapping: Any, key: Any) -> Any:
 
 @register.filter
 def address_line(customer: Any) -> str:
-    """"12 Nguyễn Trãi, Phường Thanh Xuân, Hà Nội" from the parts that are filled in."""
+    """ "12 Nguyễn Trãi, Phường Thanh Xuân, Hà Nội" from the parts that are filled in."""
     parts = [customer.street, customer.ward, province_name(customer.province)]
     return ", ".join(p for p in parts if p)
+
+
+def dmy_text(value: str) -> str:
+    """An ISO date or datetime string from the audit log shown as dd/mm/yyyy (local time for datetimes)."""
+    try:
+        if "T" in value:
+            return dmy(dt.datetime.fromisoformat(value))
+        return dmy(dt.date.fromisoformat(value[:10]))
+    except ValueError:
+        return value

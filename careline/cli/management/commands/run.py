@@ -27,7 +27,15 @@ class Command(BaseCommand):
         python = sys.executable
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "careline.config.settings"}
         if settings.DEBUG:
-            web_cmd = [python, "-m", "careline.cli.main", "manage", "runserver", f"{host}:{port}", "--noreload"]
+            web_cmd = [
+                python,
+                "-m",
+                "careline.cli.main",
+                "manage",
+                "runserver",
+                f"{host}:{port}",
+                "--noreload",
+            ]
         else:
             web_cmd = [
                 python, "-m", "granian", "--interface", "wsgi", "careline.config.wsgi:application",
