@@ -90,7 +90,8 @@ def test_login_search_open_edit_history_language(page, consultant) -> None:  # t
     page.click("#tab-history-btn")
     history = page.locator("#history-list")
     expect(history).to_contain_text("tv.lan")
-    expect(history).to_contain_text("+84987654322")
+    expect(history).to_contain_text("0987 654 322")  # phones shown as people write them
+    expect(history).to_contain_text("15/08/1990")
 
     # Switch to English and back.
     page.click("#user-menu")
