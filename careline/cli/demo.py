@@ -23,7 +23,7 @@ from careline.core.audit import audit_record
 from careline.core.models import AuditAction
 from careline.customers.bulk import BulkCustomer, customers_bulk_insert
 from careline.customers.models import Customer, Tag
-from careline.vn import fold, normalize_phone
+from careline.vn import fold, normalize_phone, wards_of
 
 DEMO_REF = "demo-"
 
@@ -170,6 +170,8 @@ TAGS = [
     "Học viên cũ",
     "Zalo OA",
 ]
+STREETS = ["Nguyễn Trãi", "Lê Lợi", "Trần Hưng Đạo", "Hai Bà Trưng", "Lý Thường Kiệt", "Điện Biên Phủ",
+           "Nguyễn Huệ", "Cầu Giấy", "Kim Mã", "Võ Văn Tần", "Pasteur", "Láng Hạ"]
 STAGES = [("lead", 30), ("prospect", 25), ("customer", 35), ("inactive", 10)]
 SOURCES = [
     ("web", 25),
@@ -347,6 +349,10 @@ def demo_customer(
     }
     if rng.random() < 0.3:
         values["province"] = rng.choice(["01", "79", "24", "31", "48", "75", "38", "92"])
+    wards = wards_of(str(values["province"]))
+    if wards and rng.random() < 0.7:
+        values["ward"] = rng.choice(wards).name
+        values["street"] = f"Số {rng.randrange(1, 300)} {rng.choice(STREETS)}"
     if is_org:
         values["tax_code"] = _tax_code(i)
         values["founded_on"] = dt.date(rng.randrange(1995, 2024), rng.randrange(1, 13), rng.randrange(1, 29))

@@ -170,7 +170,9 @@ def list_notes(request: AuthedRequest, customer_id: int) -> Any:
 
 @router.post("/{int:customer_id}/notes", response={201: NoteOut, **ERRORS}, summary="Add a note")
 def add_note(request: AuthedRequest, customer_id: int, payload: NoteIn) -> Any:
-    return Status(201, services.customer_note_add(actor=request.auth, customer_id=customer_id, body=payload.body))
+    return Status(
+        201, services.customer_note_add(actor=request.auth, customer_id=customer_id, body=payload.body)
+    )
 
 
 @router.post("/{int:customer_id}/consents", response={201: ConsentOut, **ERRORS}, summary="Record consent")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from careline.customers.choices import (
@@ -19,7 +20,13 @@ from careline.customers.choices import (
     Stage,
     Tier,
 )
-from careline.vn import province_choices
+from careline.vn import province_choices, wards_of
+
+
+def ward_choices(province_code: str) -> list[tuple[str, str]]:
+    """Options of the ward select for a province (full names are stored)."""
+    return [("", "—")] + [(w.name, w.name) for w in wards_of(province_code)]
+
 
 # Dates are typed day first (ARCHITECTURE §5) whatever the UI language; ISO is accepted too.
 DATE_INPUT_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"]
@@ -94,7 +101,7 @@ class CustomerForm(forms.Form):
     )
     tax_code = forms.CharField(required=False, max_length=20, label=_("Tax code (MST)"))
     province = forms.ChoiceField(required=False, choices=[], label=_("Province / city"))
-    ward = forms.CharField(required=False, max_length=100, label=_("Ward / commune"))
+    ward = forms.ChoiceField(required=False, choices=[], label=_("Ward / commune"))
     street = forms.CharField(required=False, max_length=255, label=_("Street address"))
     legacy_address = forms.CharField(
         required=False, max_length=255, label=_("Address as written before 2025")
@@ -129,6 +136,16 @@ class CustomerForm(forms.Form):
     def __init__(self, *args: Any, owners: Any = (), organizations: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["province"].choices = [("", "—")] + province_choices()
+        province = (self.data.get("province") if self.is_bound else self.initial.get("province")) or ""
+        self.fields["ward"].choices = ward_choices(str(province))
+        self.fields["province"].widget.attrs.update(
+            {
+                "hx-get": reverse_lazy("customers:wards"),
+                "hx-target": "#id_ward",
+                "hx-trigger": "change",
+                "hx-swap": "innerHTML",
+            }
+        )
         self.fields["owner_id"].choices = [("", str(_("Unassigned (team queue)")))] + [
             (u.pk, str(u)) for u in owners
         ]

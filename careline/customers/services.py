@@ -50,6 +50,7 @@ from careline.customers.selectors import OBJECT_TYPE, customer_duplicates_of, cu
 from careline.vn import (
     InvalidPhone,
     InvalidTaxCode,
+    find_ward,
     fold,
     given_name,
     normalize_name,
@@ -61,7 +62,6 @@ from careline.vn.text import nfc
 
 SIMPLE_TEXT_FIELDS = {
     "job_title": 100,
-    "ward": 100,
     "street": 255,
     "legacy_address": 255,
     "contract_terms": 5000,
@@ -86,6 +86,7 @@ EDITABLE = (
         "founded_on",
         "tax_code",
         "province",
+        "ward",
         "receivable_amount",
         "receivable_due",
         "owner_id",
@@ -245,6 +246,25 @@ def _validated(
         if code and province_by_code(code) is None:
             errors["province"] = [_("Unknown province code “%(value)s”.") % {"value": code}]
         values["province"] = code
+    if "ward" in data or "province" in data:
+        # The ward must be one of the province's wards (2025 list); stored by its full name.
+        province = values.get("province", current.province if current else "")
+        if "ward" in data:
+            ward_text = str(data["ward"] or "").strip()
+        else:
+            ward_text = current.ward if current else ""
+        if ward_text:
+            ward = find_ward(province, ward_text) if province else None
+            if not province:
+                errors["ward"] = [_("Choose the province first.")]
+            elif ward is None:
+                errors["ward"] = [
+                    _("“%(value)s” is not a ward or commune of this province.") % {"value": ward_text}
+                ]
+            else:
+                values["ward"] = ward.name
+        elif "ward" in data:
+            values["ward"] = ""
 
     if "receivable_amount" in data:
         try:

@@ -19,7 +19,7 @@ from careline.core.htmx import htmx_partial
 from careline.core.visibility import Action
 from careline.customers import selectors, services
 from careline.customers.choices import ContactKind, ContactLabel, CustomerKind
-from careline.customers.forms import ConsentForm, CustomerFilterForm, CustomerForm, NoteForm
+from careline.customers.forms import ConsentForm, CustomerFilterForm, CustomerForm, NoteForm, ward_choices
 from careline.customers.models import Customer
 from careline.customers.selectors import OBJECT_TYPE, CustomerFilters
 from careline.vn import format_phone
@@ -341,6 +341,15 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
             **extra,
         },
         status=422 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_GET
+def ward_options(request: HttpRequest) -> HttpResponse:
+    """<option>s of the wards of `?province=` (htmx: refreshes the ward select when the province changes)."""
+    return render(
+        request, "customers/ward_options.html", {"choices": ward_choices(request.GET.get("province", ""))}
     )
 
 

@@ -1,4 +1,4 @@
-"""Vietnam-specific helpers for Careline: text, phones, tax codes, money, provinces and dates.
+"""Vietnam-specific helpers for Careline: text, phones, tax codes, money, provinces, wards and dates.
 
 Pure Python (no Django), so it can be used from models, forms, imports, the API and the CLI alike.
 """
@@ -24,6 +24,7 @@ from careline.vn.provinces import (
 )
 from careline.vn.taxcode import InvalidTaxCode, is_valid_tax_code, normalize_tax_code
 from careline.vn.text import fold, given_name, nfc, normalize_name, surname
+from careline.vn.wards import Ward, find_ward, wards_of
 
 __all__ = [
     "LEGACY_TO_NEW",
@@ -33,8 +34,10 @@ __all__ = [
     "InvalidPhone",
     "InvalidTaxCode",
     "Province",
+    "Ward",
     "digits_of",
     "find_province",
+    "find_ward",
     "fold",
     "format_date",
     "format_phone",
@@ -54,4 +57,5 @@ __all__ = [
     "province_choices",
     "split_phones",
     "surname",
+    "wards_of",
 ]

@@ -82,9 +82,13 @@ def test_login_search_open_edit_history_language(page, consultant) -> None:  # t
     page.click("#save-customer")
     expect(page.locator('[data-field="birthday"]')).to_be_visible()
     page.fill("#id_birthday", "15/08/1990")
+    page.select_option("#id_province", "01")  # the ward list follows the province (htmx)
+    expect(page.locator("#id_ward option", has_text="Phường Ba Đình")).to_have_count(1)
+    page.select_option("#id_ward", "Phường Ba Đình")
     page.click("#save-customer")
     expect(page.locator("#customer-phones")).to_contain_text("0987 654 322")
     expect(page.locator("#customer-birthday")).to_contain_text("15/08/1990")
+    expect(page.locator("#customer-address")).to_contain_text("Phường Ba Đình, Hà Nội")
 
     # History shows who changed what.
     page.click("#tab-history-btn")

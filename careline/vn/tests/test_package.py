@@ -18,6 +18,7 @@ def test_all_names_are_exported() -> None:
         "format_vnd", "format_vnd_short", "InvalidMoney", "parse_vnd",
         "Province", "PROVINCES", "LEGACY_TO_NEW", "province_by_code", "find_province", "province_choices",
         "InvalidDate", "parse_date", "format_date",
+        "Ward", "find_ward", "wards_of",
     }  # fmt: skip
     assert set(careline.vn.__all__) == expected
     for name in expected:
