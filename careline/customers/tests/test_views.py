@@ -136,7 +136,7 @@ def test_forbidden(org, name, actor_name):
 def test_allowed_pages(org):
     c = make_customer(org.consultant_hn, phones=["0912345678"])
     client = web_client(org.supervisor_hn)
-    for name in ("list", "create", "detail", "edit", "history"):
+    for name in ("list", "create", "detail", "edit", "history", "wards"):
         r = hit(client, name, c.pk)
         assert r.status_code == 200, name
     for name in ("detail", "history", "list"):
