@@ -249,10 +249,8 @@ def _validated(
     if "ward" in data or "province" in data:
         # The ward must be one of the province's wards (2025 list); stored by its full name.
         province = values.get("province", current.province if current else "")
-        if "ward" in data:
-            ward_text = str(data["ward"] or "").strip()
-        else:
-            ward_text = current.ward if current else ""
+        current_ward = current.ward if current else ""
+        ward_text = str(data["ward"] or "").strip() if "ward" in data else current_ward
         if ward_text:
             ward = find_ward(province, ward_text) if province else None
             if not province:
