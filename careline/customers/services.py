@@ -619,3 +619,26 @@ def customer_consent_record(
         changes={f"consent.{purpose}": {"before": None, "after": f"{status} ({method})"}},
     )
     return consent
+
+
+def customer_reindex(*, id_from: int, id_to: int) -> int:
+    """Recompute the search/sort columns of customers with id in [id_from, id_to] (idempotent).
+
+    Run after a change to folding or to the search-token layout (see docs/adr/0001). Returns rows updated.
+    """
+    customers = list(
+        Customer.objects.filter(pk__gte=id_from, pk__lte=id_to)
+        .prefetch_related("contact_points")
+        .order_by("pk")
+    )
+    for customer in customers:
+        points = list(customer.contact_points.all())
+        _refresh_search(
+            customer,
+            [p.value for p in points if p.kind == ContactKind.PHONE],
+            [p.value for p in points if p.kind == ContactKind.EMAIL],
+        )
+    Customer.objects.bulk_update(
+        customers, ["given_name", "name_folded", "given_folded", "search_text"], batch_size=1000
+    )
+    return len(customers)

@@ -32,7 +32,9 @@ def test_changing_province_rechecks_the_stored_ward(org):
     with pytest.raises(ValidationFailed) as exc:
         services.customer_update(actor=org.consultant_hn, customer_id=c.pk, data={"province": "79"})
     assert "ward" in exc.value.fields
-    c = services.customer_update(actor=org.consultant_hn, customer_id=c.pk, data={"province": "79", "ward": ""})
+    c = services.customer_update(
+        actor=org.consultant_hn, customer_id=c.pk, data={"province": "79", "ward": ""}
+    )
     assert (c.province, c.ward) == ("79", "")
 
 
