@@ -24,9 +24,13 @@ def token_digest(raw: str) -> str:
 
 def roles_ensure_defaults() -> None:
     """Create the eight standard roles and their default scopes when missing (idempotent)."""
-    wanted = {(str(code), object_type) for code, scopes in DEFAULT_ROLE_SCOPES.items() for object_type in scopes}
+    wanted = {
+        (str(code), object_type) for code, scopes in DEFAULT_ROLE_SCOPES.items() for object_type in scopes
+    }
     present = set(
-        RoleScope.objects.filter(role__code__in=[c for c, _o in wanted]).values_list("role__code", "object_type")
+        RoleScope.objects.filter(role__code__in=[c for c, _o in wanted]).values_list(
+            "role__code", "object_type"
+        )
     )
     if wanted <= present:
         return  # the usual case: one query instead of two per role and object type

@@ -170,8 +170,20 @@ TAGS = [
     "Học viên cũ",
     "Zalo OA",
 ]
-STREETS = ["Nguyễn Trãi", "Lê Lợi", "Trần Hưng Đạo", "Hai Bà Trưng", "Lý Thường Kiệt", "Điện Biên Phủ",
-           "Nguyễn Huệ", "Cầu Giấy", "Kim Mã", "Võ Văn Tần", "Pasteur", "Láng Hạ"]
+STREETS = [
+    "Nguyễn Trãi",
+    "Lê Lợi",
+    "Trần Hưng Đạo",
+    "Hai Bà Trưng",
+    "Lý Thường Kiệt",
+    "Điện Biên Phủ",
+    "Nguyễn Huệ",
+    "Cầu Giấy",
+    "Kim Mã",
+    "Võ Văn Tần",
+    "Pasteur",
+    "Láng Hạ",
+]
 STAGES = [("lead", 30), ("prospect", 25), ("customer", 35), ("inactive", 10)]
 SOURCES = [
     ("web", 25),

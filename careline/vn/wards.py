@@ -61,8 +61,9 @@ def _key(text: str) -> str:
 
 
 def find_ward(province_code: str, text: str) -> Ward | None:
-    """The ward of `province_code` named `text` (accents, case and the "Phường/Xã" prefix optional) or with
-    that NSO code. A bare name that two wards share (a "Phường X" and a "Xã X") is ambiguous → None."""
+    """The ward of `province_code` named `text` (case and the "Phường/Xã" prefix optional) or with that NSO
+    code. Accents may be left out unless that makes the name ambiguous ("Văn Lăng" vs "Văn Lang"), and a bare
+    name two wards share (a "Phường X" and a "Xã X") is ambiguous too: both → None."""
     text = (text or "").strip()
     if not text or not province_code:
         return None
@@ -70,6 +71,10 @@ def find_ward(province_code: str, text: str) -> Ward | None:
     digits = text.lstrip("0")
     if text.isdigit():
         return next((w for w in wards if w.code.lstrip("0") == digits), None)
+    typed = " ".join(text.split()).casefold()
+    accented = [w for w in wards if w.name.casefold() == typed or w.short_name.casefold() == typed]
+    if len(accented) == 1:
+        return accented[0]
     full = fold(text)
     exact = [w for w in wards if fold(w.name) == full]
     if len(exact) == 1:

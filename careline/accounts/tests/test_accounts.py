@@ -85,7 +85,9 @@ def test_token_revoke_rules(org):
         token_revoke(actor=org.consultant_hn, token_id=999_999)
     other, _raw = token_create(actor=org.consultant_hn_b, user=org.consultant_hn_b)
     assert token_revoke(actor=org.admin, token_id=other.pk).revoked_at is not None
-    assert list(AuditEvent.objects.filter(action="token_revoke").values_list("actor__username", flat=True)) == [
+    assert list(
+        AuditEvent.objects.filter(action="token_revoke").values_list("actor__username", flat=True)
+    ) == [
         "admin",
         "consultant_hn",
     ]
@@ -146,7 +148,11 @@ def test_profile_revoke(org):
 
 
 def test_profile_requires_login():
-    for method, url in (("get", "/accounts/profile/"), ("post", "/accounts/tokens/"), ("post", "/accounts/tokens/1/revoke/")):
+    for method, url in (
+        ("get", "/accounts/profile/"),
+        ("post", "/accounts/tokens/"),
+        ("post", "/accounts/tokens/1/revoke/"),
+    ):
         r = getattr(Client(), method)(url)
         assert r.status_code == 302
         assert r["Location"].startswith("/accounts/login/")
@@ -271,7 +277,12 @@ def test_signup_is_closed(org):
     assert 'name="password1"' not in r.content.decode()
     r = client.post(
         "/accounts/signup/",
-        {"username": "intruder", "email": "intruder@example.com", "password1": "Str0ng-pass!", "password2": "Str0ng-pass!"},
+        {
+            "username": "intruder",
+            "email": "intruder@example.com",
+            "password1": "Str0ng-pass!",
+            "password2": "Str0ng-pass!",
+        },
     )
     assert r.status_code in (200, 302, 403)
     assert User.objects.count() == before
@@ -321,7 +332,9 @@ def test_user_create_duplicate_username(org, username):
 
 def test_user_create_team_of_another_branch(org):
     with pytest.raises(ValidationFailed) as exc:
-        user_create(actor=org.admin, username="lac_nhom", role="consultant", branch=org.hcm, team=org.hn_sales)
+        user_create(
+            actor=org.admin, username="lac_nhom", role="consultant", branch=org.hcm, team=org.hn_sales
+        )
     assert "team" in exc.value.fields
     assert not User.objects.filter(username="lac_nhom").exists()
 

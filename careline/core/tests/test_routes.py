@@ -55,7 +55,8 @@ class Route:
 def _placeholder_kwargs(pattern: URLPattern) -> dict[str, object]:
     if isinstance(pattern.pattern, RoutePattern):
         return {
-            key: 1 if isinstance(conv, IntConverter) else "1" for key, conv in pattern.pattern.converters.items()
+            key: 1 if isinstance(conv, IntConverter) else "1"
+            for key, conv in pattern.pattern.converters.items()
         }
     if isinstance(pattern.pattern, RegexPattern):
         return dict.fromkeys(pattern.pattern.regex.groupindex, "1")
@@ -94,7 +95,13 @@ def _refused(route: Route, response) -> bool:
 
 def test_route_walk_finds_the_known_routes():
     urls = {r.url for r in all_routes()}
-    for expected in ("/", "/customers/", "/customers/1/edit/", "/api/v1/customers", "/api/v1/customers/1/notes"):
+    for expected in (
+        "/",
+        "/customers/",
+        "/customers/1/edit/",
+        "/api/v1/customers",
+        "/api/v1/customers/1/notes",
+    ):
         assert expected in urls
     names = {r.name for r in all_routes()}
     # Every public entry still exists (the list must not rot).

@@ -34,5 +34,14 @@ def test_names_are_nfc_and_prefixed():
 
 
 @given(st.sampled_from(_all()))
-def test_every_ward_is_found_by_its_full_folded_name(ward):
-    assert find_ward(ward.province_code, fold(ward.name)) == ward
+def test_every_ward_is_found_by_its_name_and_without_accents_when_unambiguous(ward):
+    assert find_ward(ward.province_code, ward.name) == ward
+    assert find_ward(ward.province_code, ward.name.upper()) == ward
+    same_folded = [w for w in wards_of(ward.province_code) if fold(w.name) == fold(ward.name)]
+    assert find_ward(ward.province_code, fold(ward.name)) == (ward if len(same_folded) == 1 else None)
+
+
+def test_accent_twins_need_accents():
+    assert find_ward("19", "Xã Văn Lăng").name == "Xã Văn Lăng"
+    assert find_ward("19", "Xã Văn Lang").name == "Xã Văn Lang"
+    assert find_ward("19", "xa van lang") is None

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _stat(page: str, stat_id: str) -> int:
-    return int(re.search(rf'id="{stat_id}">([\d.,\s]+)<', page).group(1).strip().replace(".", "").replace(",", ""))
+    return int(
+        re.search(rf'id="{stat_id}">([\d.,\s]+)<', page).group(1).strip().replace(".", "").replace(",", "")
+    )
 
 
 def test_anonymous_is_redirected_to_login():
