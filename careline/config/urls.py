@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from careline.api.api import api
+from careline.api.api import api, api_not_found
 
 urlpatterns = [
     path("", include("careline.web.urls")),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/", api_not_found),  # API clients always get a JSON error, never an HTML page
 ]
 
 if settings.DEBUG:  # pragma: no cover

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpResponse
 from ninja import Field as NField
@@ -25,6 +25,23 @@ from careline.customers.schemas import (
 )
 
 router = Router(tags=["customers"])
+
+StageFilter = Literal["", "lead", "prospect", "customer", "inactive"]
+SourceFilter = Literal[
+    "",
+    "web",
+    "hotline",
+    "zalo",
+    "facebook",
+    "marketplace",
+    "referral",
+    "walk_in",
+    "event",
+    "email",
+    "import",
+    "other",
+]
+SortKey = Literal["", "name", "-name", "created", "-created", "-updated"]
 ERRORS: dict[int, Any] = {
     400: ErrorOut,
     401: ErrorOut,
@@ -39,16 +56,18 @@ class ListQuery(Schema):
     q: str = NField(
         "", max_length=200, description="Name, phone (≥ 4 digits), email or tax code; accents optional"
     )
-    stage: str = ""
-    owner: str = NField("", description="user id, 'me' or 'none'")
-    team: int | None = None
-    branch: int | None = None
-    tag: str = ""
-    province: str = ""
-    source: str = ""
+    stage: StageFilter = ""
+    owner: str = NField("", pattern=r"^(|me|none|[0-9]{1,18})$", description="user id, 'me' or 'none'")
+    team: int | None = NField(None, ge=1, le=2**62)
+    branch: int | None = NField(None, ge=1, le=2**62)
+    tag: str = NField("", max_length=50)
+    province: str = NField("", pattern=r"^([0-9]{2})?$", description="2-digit province code (2025 list)")
+    source: SourceFilter = ""
     archived: bool = False
-    sort: str = NField("", description="name | -name | created | -created | -updated (ignored when q ranks)")
-    cursor: str | None = None
+    sort: SortKey = NField(
+        "", description="Order when q does not rank: name (default), -name, created, -created, -updated"
+    )
+    cursor: str | None = NField(None, max_length=500)
     limit: int = NField(25, ge=1, le=100)
 
 
@@ -67,16 +86,12 @@ def _if_match_version(request: AuthedRequest) -> int | None:
 
 
 def _payload(data: Schema) -> tuple[dict[str, Any], bool]:
+    """The fields the client sent (unset ones are left alone) and the allow_duplicate flag."""
     raw = data.model_dump(exclude_unset=True)
     allow = bool(raw.pop("allow_duplicate", False))
-    for key in ("phones",):
-        if key in raw and raw[key] is not None:
-            raw[key] = [
-                p if isinstance(p, str) else {"number": p["number"], "label": p["label"]} for p in raw[key]
-            ]
-    for key in list(raw):
-        if raw[key] is None and key in ("phones", "emails", "tags"):
-            raw[key] = []
+    for key in ("phones", "emails", "tags"):
+        if key in raw and raw[key] is None:
+            raw[key] = []  # null clears the list
     return raw, allow
 
 

@@ -38,3 +38,15 @@ def test_create_search_get_patch(org):
         HTTP_IF_MATCH=etag,
     )
     assert r.status_code == 412, r.content
+
+
+def test_literal_filters_match_the_enums():
+    from typing import get_args
+
+    from careline.customers.api import SortKey, SourceFilter, StageFilter
+    from careline.customers.choices import Source, Stage
+    from careline.customers.selectors import SORTS
+
+    assert set(get_args(StageFilter)) - {""} == set(Stage.values)
+    assert set(get_args(SourceFilter)) - {""} == set(Source.values)
+    assert set(get_args(SortKey)) - {""} == set(SORTS)
