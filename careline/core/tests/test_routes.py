@@ -6,20 +6,21 @@ pages, or 401 for the API) without adding it to PUBLIC makes this test fail.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.shortcuts import resolve_url
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 pytestmark = pytest.mark.django_db
 
-# Routes anyone may open, and why. Names are namespaced as for reverse().
+# Routes anyone may open, and why. Names are namespaced as for reverse(); unnamed routes go by pattern.
 PUBLIC: dict[str, str] = {
     "web:health": "liveness check for load balancers, no data",
     "set_language": "language switch on the login page",
@@ -35,6 +36,7 @@ PUBLIC: dict[str, str] = {
     "api:openapi-json": "the OpenAPI schema (documents the API, no data)",
     "api:openapi-view": "the API documentation page",
     "api:api-root": "ninja's root: answers 404",
+    "^api/": "catch-all after the API: a JSON 404 for unknown API paths, no data",
 }
 SKIPPED_PREFIXES = ("admin/",)  # Django admin has its own login and is covered by Django's tests
 WEB_METHODS = ("GET", "POST")
@@ -72,14 +74,23 @@ def _walk(patterns, prefix: str = "", namespace: str = "") -> Iterator[tuple[str
             yield prefix + str(p.pattern), namespace, p
 
 
+def _concrete_url(route: str, namespace: str, pattern: URLPattern) -> str:
+    if pattern.name:
+        return reverse(namespace + pattern.name, kwargs=_placeholder_kwargs(pattern))
+    # Unnamed route (e.g. a catch-all): build the URL from the pattern text itself.
+    text = re.sub(r"<int:\w+>", "1", route)
+    text = re.sub(r"<(?:\w+:)?\w+>", "1", text)
+    text = re.sub(r"\(\?P<\w+>[^)]*\)", "1", text)
+    return "/" + text.replace("^", "").replace("$", "")
+
+
 def all_routes() -> list[Route]:
     routes: dict[str, Route] = {}
     for route, namespace, pattern in _walk(get_resolver().url_patterns):
         if route.startswith(SKIPPED_PREFIXES):
             continue
-        assert pattern.name, f"route {route!r} has no name: name it so it can be listed and reversed"
-        name = namespace + pattern.name
-        url = reverse(name, kwargs=_placeholder_kwargs(pattern))
+        name = namespace + pattern.name if pattern.name else route  # unnamed routes go by their pattern
+        url = _concrete_url(route, namespace, pattern)
         # Several API operations share one URL (GET/PATCH/DELETE …): one entry per URL is enough,
         # every method is tried on it.
         routes.setdefault(url, Route(name=name, route=route, url=url))

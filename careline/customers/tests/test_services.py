@@ -48,6 +48,15 @@ def _db_state(customer: Customer | None = None) -> dict[str, Any]:
     return state
 
 
+def expect(exc_type: type[Exception], label: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call fn and return the exception it must raise; `label` names the case when it does not."""
+    try:
+        fn(*args, **kwargs)
+    except exc_type as exc:
+        return exc
+    pytest.fail(f"{label}: did not raise {exc_type.__name__}")
+
+
 # --- create: normalisation -----------------------------------------------------------------------
 
 
@@ -112,35 +121,40 @@ def test_consultant_can_create_unassigned_into_own_team_queue(org):
 # --- create: validation ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [
-        ({"full_name": "   "}, "full_name"),
-        ({"phones": ["123"]}, "phones"),
-        ({"phones": ["0912 345 678 9"]}, "phones"),
-        ({"phones": [{"number": "0912345678", "label": "pager"}]}, "phones"),
-        ({"emails": ["not-an-email"]}, "emails"),
-        ({"tax_code": "0100233480"}, "tax_code"),
-        ({"tax_code": "12345"}, "tax_code"),
-        ({"province": "99"}, "province"),
-        ({"birthday": timezone.localdate() + dt.timedelta(days=1)}, "birthday"),
-        ({"birthday": "31/02/1990"}, "birthday"),
-        ({"birthday": dt.date(1850, 1, 1)}, "birthday"),
-        ({"stage": "won"}, "stage"),
-        ({"kind": "robot"}, "kind"),
-        ({"receivable_amount": "lots"}, "receivable_amount"),
-        ({"founded_on": dt.date(2000, 1, 1)}, "founded_on"),
-        ({"search_text": "hack"}, "search_text"),
-        ({"version": 5}, "version"),
-    ],
-)
-def test_create_invalid_field(org, data, field):
+INVALID_CREATE: list[tuple[dict[str, Any], str]] = [
+    ({"full_name": "   "}, "full_name"),
+    ({"phones": ["123"]}, "phones"),
+    ({"phones": ["0912 345 678 9"]}, "phones"),
+    ({"phones": [{"number": "0912345678", "label": "pager"}]}, "phones"),
+    ({"emails": ["not-an-email"]}, "emails"),
+    ({"tax_code": "0100233480"}, "tax_code"),
+    ({"tax_code": "12345"}, "tax_code"),
+    ({"province": "99"}, "province"),
+    ({"birthday": timezone.localdate() + dt.timedelta(days=1)}, "birthday"),
+    ({"birthday": "31/02/1990"}, "birthday"),
+    ({"birthday": dt.date(1850, 1, 1)}, "birthday"),
+    ({"stage": "won"}, "stage"),
+    ({"kind": "robot"}, "kind"),
+    ({"receivable_amount": "lots"}, "receivable_amount"),
+    ({"founded_on": dt.date(2000, 1, 1)}, "founded_on"),
+    ({"search_text": "hack"}, "search_text"),
+    ({"version": 5}, "version"),
+]
+
+
+def test_create_invalid_field(org):
     before = _db_state()
-    with pytest.raises(ValidationFailed) as exc:
-        services.customer_create(actor=org.consultant_hn, data={"full_name": "Lê Văn Bình", **data})
-    assert field in exc.value.fields, exc.value.fields
-    assert exc.value.status == 422
-    assert exc.value.details == {"fields": exc.value.fields}
+    for data, field in INVALID_CREATE:
+        exc = expect(
+            ValidationFailed,
+            data,
+            services.customer_create,
+            actor=org.consultant_hn,
+            data={"full_name": "Lê Văn Bình", **data},
+        )
+        assert field in exc.fields, (data, exc.fields)
+        assert exc.status == 422
+        assert exc.details == {"fields": exc.fields}
     assert _db_state() == before
 
 
@@ -368,13 +382,19 @@ def test_note_add(org):
     assert event.actor == org.consultant_hn
 
 
-@pytest.mark.parametrize("body", ["", "   ", "x" * 10_001])
-def test_note_add_invalid(org, body):
+def test_note_add_invalid(org):
     c = make_customer(org.consultant_hn)
     before = _db_state(c)
-    with pytest.raises(ValidationFailed) as exc:
-        services.customer_note_add(actor=org.consultant_hn, customer_id=c.pk, body=body)
-    assert "body" in exc.value.fields
+    for body in ("", "   ", "x" * 10_001):
+        exc = expect(
+            ValidationFailed,
+            body[:5],
+            services.customer_note_add,
+            actor=org.consultant_hn,
+            customer_id=c.pk,
+            body=body,
+        )
+        assert "body" in exc.fields
     assert _db_state(c) == before
 
 
@@ -410,22 +430,25 @@ def test_consent_record_is_a_ledger(org):
     }
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "field"),
-    [
+def test_consent_record_invalid(org):
+    c = make_customer(org.consultant_hn)
+    before = _db_state(c)
+    for kwargs, field in (
         ({"purpose": "spam"}, "purpose"),
         ({"status": "maybe"}, "status"),
         ({"method": "telepathy"}, "method"),
         ({"given_at": timezone.now() + dt.timedelta(days=1)}, "given_at"),
-    ],
-)
-def test_consent_record_invalid(org, kwargs, field):
-    c = make_customer(org.consultant_hn)
-    args = {"purpose": "care_calls", "status": "granted", "method": "paper", **kwargs}
-    before = _db_state(c)
-    with pytest.raises(ValidationFailed) as exc:
-        services.customer_consent_record(actor=org.consultant_hn, customer_id=c.pk, **args)
-    assert field in exc.value.fields
+    ):
+        args = {"purpose": "care_calls", "status": "granted", "method": "paper", **kwargs}
+        exc = expect(
+            ValidationFailed,
+            kwargs,
+            services.customer_consent_record,
+            actor=org.consultant_hn,
+            customer_id=c.pk,
+            **args,
+        )
+        assert field in exc.fields
     assert _db_state(c) == before
 
 
@@ -504,63 +527,60 @@ SERVICES: dict[str, Callable[[Any, int], Any]] = {
 
 
 @pytest.mark.parametrize("service", SERVICES)
-@pytest.mark.parametrize(
-    "actor_name",
-    ["consultant_hcm", "consultant_hn", "consultant_hn_b", "supervisor_hn", "care_agent_hn", "nobody"],
-)
-def test_out_of_scope_is_not_found(org, service, actor_name):
+def test_out_of_scope_is_not_found(org, service):
     # Owned by consultant_hn2 (team HN 2): invisible to all of these actors.
     c = make_customer(org.consultant_hn2)
     if service == "restore":
         services.customer_archive(actor=org.admin, customer_id=c.pk)
     before = _db_state(c)
-    with pytest.raises(NotFound):
-        SERVICES[service](getattr(org, actor_name), c.pk)
+    for actor_name in (
+        "consultant_hcm",
+        "consultant_hn",
+        "consultant_hn_b",
+        "supervisor_hn",
+        "care_agent_hn",
+        "nobody",
+    ):
+        expect(NotFound, actor_name, SERVICES[service], getattr(org, actor_name), c.pk)
+    expect(NotFound, "missing id", SERVICES[service], org.admin, 999_999)
     assert _db_state(c) == before
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_missing_id_is_not_found(org, service):
-    with pytest.raises(NotFound):
-        SERVICES[service](org.admin, 999_999)
+FORBIDDEN = [
+    ("update", "director"),
+    ("update", "care_head"),
+    ("update", "academic_hn"),
+    ("archive", "consultant_hn"),
+    ("archive", "director"),
+    ("archive", "care_head"),
+    ("restore", "consultant_hn"),
+    ("restore", "director"),
+    ("note_add", "director"),
+    ("note_add", "academic_hn"),
+    ("consent_record", "care_head"),
+    ("consent_record", "director"),
+]
 
 
-@pytest.mark.parametrize(
-    ("service", "actor_name"),
-    [
-        ("update", "director"),
-        ("update", "care_head"),
-        ("update", "academic_hn"),
-        ("archive", "consultant_hn"),
-        ("archive", "director"),
-        ("archive", "care_head"),
-        ("restore", "consultant_hn"),
-        ("restore", "director"),
-        ("note_add", "director"),
-        ("note_add", "academic_hn"),
-        ("consent_record", "care_head"),
-        ("consent_record", "director"),
-    ],
-)
-def test_forbidden_action_on_visible_customer(org, service, actor_name):
-    c = make_customer(org.consultant_hn)
-    if service == "restore":
-        services.customer_archive(actor=org.admin, customer_id=c.pk)
-    actor = getattr(org, actor_name)
+def test_forbidden_action_on_visible_customer(org):
     from careline.customers.selectors import customer_visible
 
-    assert customer_visible(actor=actor).filter(pk=c.pk).exists()  # visible, so 403 not 404
-    before = _db_state(c)
-    with pytest.raises(PermissionDenied):
-        SERVICES[service](actor, c.pk)
-    assert _db_state(c) == before
-
-
-@pytest.mark.parametrize("actor_name", ["director", "care_head", "care_agent_hn", "academic_hn", "nobody"])
-def test_create_forbidden(org, actor_name):
+    c = make_customer(org.consultant_hn)
+    archived = make_customer(org.consultant_hn, full_name="Đã Lưu")
+    services.customer_archive(actor=org.admin, customer_id=archived.pk)
     before = _db_state()
-    with pytest.raises(PermissionDenied):
-        make_customer(getattr(org, actor_name))
+    for service, actor_name in FORBIDDEN:
+        actor = getattr(org, actor_name)
+        target = archived if service == "restore" else c
+        assert customer_visible(actor=actor).filter(pk=target.pk).exists()  # visible, so 403 not 404
+        expect(PermissionDenied, (service, actor_name), SERVICES[service], actor, target.pk)
+    assert _db_state() == before
+
+
+def test_create_forbidden(org):
+    before = _db_state()
+    for actor_name in ("director", "care_head", "care_agent_hn", "academic_hn", "nobody"):
+        expect(PermissionDenied, actor_name, make_customer, getattr(org, actor_name))
     assert _db_state() == before
 
 
