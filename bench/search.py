@@ -137,9 +137,10 @@ def prepare_data(url: str, customers: int, env: dict[str, str]) -> None:
     )
     with psycopg.connect(url, autocommit=True) as conn:
         t = time.perf_counter()
-        conn.execute("VACUUM ANALYZE customers_customer")
-        conn.execute("VACUUM ANALYZE customers_contactpoint")
-        log(f"VACUUM ANALYZE customers_customer, customers_contactpoint: {time.perf_counter() - t:.1f} s")
+        # The whole database, not just customers_customer: the tag and contact point tables were filled by
+        # COPY too, and without statistics the tag prefetch gets a parallel plan (+9 ms per request).
+        conn.execute("VACUUM ANALYZE")
+        log(f"VACUUM ANALYZE (whole database): {time.perf_counter() - t:.1f} s")
         sizes = conn.execute(
             "SELECT pg_size_pretty(pg_table_size('customers_customer')),"
             " pg_size_pretty(pg_relation_size('customers_search_trgm_idx')),"
@@ -153,7 +154,7 @@ def server_facts(url: str) -> str:
         version = conn.execute("SHOW server_version").fetchone()[0]
         settings = {
             k: conn.execute(pgsql.SQL("SHOW {}").format(pgsql.Identifier(k))).fetchone()[0]
-            for k in ("shared_buffers", "work_mem", "jit", "max_parallel_workers_per_gather")
+            for k in ("shared_buffers", "work_mem", "jit", "max_parallel_workers_per_gather", "autovacuum")
         }
     cpus = os.cpu_count()
     mem = ""

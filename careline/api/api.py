@@ -37,6 +37,9 @@ def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespo
     return _error(request, exc.status, exc.code, exc.message, exc.details)
 
 
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "literal"}
+
+
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     fields: dict[str, list[str]] = {}
@@ -48,6 +51,8 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
             loc = loc[2:]
         elif loc and loc[0] in ("body", "form", "file", "query", "path", "header", "cookie"):
             loc = loc[1:]
+        # Union members show up in loc as type tags ("str", "PhoneIn", "function-wrap[…]"): not field names.
+        loc = [p for p in loc if p.isdigit() or (p.isidentifier() and p.islower() and p not in _TYPE_TAGS)]
         fields.setdefault(".".join(loc) or "request", []).append(str(err.get("msg", "invalid")))
     return _error(request, 422, "validation_error", "Some fields are not valid.", {"fields": fields})
 

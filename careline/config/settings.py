@@ -248,6 +248,7 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING  # no start-up scan of every static file in tests/dev
 
 # --- email -------------------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from careline.core.errors import ApplicationError, NotFound
 from careline.core.pagination import paginate
-from careline.core.visibility import ScopeFields, restrict
+from careline.core.visibility import Action, ScopeFields, require_action, restrict
 from careline.customers.choices import ConsentPurpose, ContactKind, Stage
 from careline.customers.models import Consent, ContactPoint, Customer, Note
 from careline.customers.search import ParsedQuery, parse_query
@@ -149,6 +149,7 @@ def customer_list(
 ) -> tuple[list[Customer], str | None]:
     """One page of customers visible to the actor, searched, filtered and sorted; plus the next cursor."""
     filters = filters or CustomerFilters()
+    require_action(actor, OBJECT_TYPE, Action.VIEW)  # a role without customers gets 403, not an empty list
     if limit < 1 or limit > MAX_LIMIT:
         raise ApplicationError(
             "invalid_limit", f"limit must be between 1 and {MAX_LIMIT}.", {"field": "limit"}

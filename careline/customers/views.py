@@ -135,8 +135,9 @@ def _history_label(key: str) -> str:
         return key
 
 
-def _history_value(key: str, value: Any) -> str:
-    """Show audit values the way the card shows them: phones formatted, choices by label, dates dd/mm/yyyy."""
+def _history_value(key: str, value: Any, names: dict[tuple[str, str], str] | None = None) -> str:
+    """Show audit values the way the card shows them: phones formatted, choices by label, dates dd/mm/yyyy.
+    `names` maps (field, id) to the related object's name (loaded once per page, see `_related_names`)."""
     if value in (None, "", []):
         return "—"
     if isinstance(value, bool):
@@ -151,8 +152,7 @@ def _history_value(key: str, value: Any) -> str:
     if field is not None and field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if field is not None and field.is_relation and str(value).isdigit():
-        target = field.related_model.objects.filter(pk=value).first()
-        return str(target) if target else f"#{value}"
+        return (names or {}).get((name, str(value)), f"#{value}")
     if key == "province":
         return province_name(value) or str(value)
     if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":
@@ -160,16 +160,43 @@ def _history_value(key: str, value: Any) -> str:
     return str(value)
 
 
+def _related_names(events: list[Any]) -> dict[tuple[str, str], str]:
+    """Names of every owner/team/branch/organisation id mentioned in these events: one query per kind."""
+    wanted: dict[str, set[str]] = {}
+    for ev in events:
+        for key, change in (ev.changes or {}).items():
+            if not key.endswith("_id") or not isinstance(change, dict):
+                continue
+            for value in (change.get("before"), change.get("after")):
+                if value is not None and str(value).isdigit():
+                    wanted.setdefault(key.removesuffix("_id"), set()).add(str(value))
+    names: dict[tuple[str, str], str] = {}
+    for name, ids in wanted.items():
+        try:
+            field = Customer._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if field.is_relation and field.related_model is not None:
+            for obj in field.related_model._default_manager.filter(pk__in=ids):
+                names[(name, str(obj.pk))] = str(obj)
+    return names
+
+
 @login_required
 @require_GET
 def customer_history(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = _get_or_404(request, customer_id)
     events = list(selectors.customer_history(actor=request.user, customer=customer)[:200])
+    names = _related_names(events)
     rows = [
         {
             "event": ev,
             "changes": [
-                (_history_label(k), _history_value(k, c.get("before")), _history_value(k, c.get("after")))
+                (
+                    _history_label(k),
+                    _history_value(k, c.get("before"), names),
+                    _history_value(k, c.get("after"), names),
+                )
                 for k, c in (ev.changes or {}).items()
                 if isinstance(c, dict)
             ],
@@ -381,6 +408,8 @@ def customer_restore(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_POST
 def customer_note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = _get_or_404(request, customer_id)
+    if not request.user.allows(OBJECT_TYPE, Action.CHANGE):
+        return HttpResponseForbidden(_("You cannot change this customer."))
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
@@ -400,6 +429,8 @@ def customer_note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_POST
 def customer_consent_add(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = _get_or_404(request, customer_id)
+    if not request.user.allows(OBJECT_TYPE, Action.CHANGE):
+        return HttpResponseForbidden(_("You cannot change this customer."))
     form = ConsentForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose the purpose, the decision and how it was given."))

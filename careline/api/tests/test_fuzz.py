@@ -17,6 +17,20 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def keep_test_connection_open():
+    """Calls go straight to the WSGI app, so do what Django's test client does: don't let the end of a
+    request close the connection that holds the test transaction (PostgreSQL)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def admin_token(org):
     make_customer(org.admin, full_name="Nguyễn Thị Lan", phones=["0912 345 678"], emails=["lan@example.vn"])

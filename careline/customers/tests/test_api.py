@@ -269,10 +269,10 @@ def test_list(org):
     assert item["branch_id"] == org.hn.pk
     assert item["version"] == 1
     assert item["archived_at"] is None
-    # nobody has no role: the list is empty, not an error.
+    # nobody has no role: refused like the web list (403), not silently empty.
     r = api_client(org.nobody).get(BASE)
-    assert r.status_code == 200
-    assert r.json() == {"items": [], "next_cursor": None}
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "forbidden"
 
 
 def test_list_search_filters_and_cursor(org):
