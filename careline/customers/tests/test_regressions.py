@@ -17,7 +17,9 @@ def history_queries(org, updates: int) -> int:
     c = make_customer(org.supervisor_hn, full_name="Phan Thị Thu")
     owners = [org.consultant_hn, org.consultant_hn_b, org.supervisor_hn]
     for i in range(updates):
-        services.customer_update(actor=org.supervisor_hn, customer_id=c.pk, data={"owner_id": owners[i % 3].pk})
+        services.customer_update(
+            actor=org.supervisor_hn, customer_id=c.pk, data={"owner_id": owners[i % 3].pk}
+        )
     client = web_client(org.supervisor_hn)
     with CaptureQueriesContext(connection) as ctx:
         r = client.get(f"/customers/{c.pk}/history/")

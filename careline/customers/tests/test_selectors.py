@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from careline.core.errors import PermissionDenied, ApplicationError, NotFound
+from careline.core.errors import ApplicationError, NotFound, PermissionDenied
 from careline.core.pagination import encode_cursor
 from careline.customers import services
 from careline.customers.models import Customer
