@@ -261,6 +261,22 @@ def _email_rows(form: CustomerForm | None, customer: Any | None) -> list[str]:
     return [*rows, ""]
 
 
+def _render_form(
+    request: HttpRequest, form: CustomerForm, customer: Any | None, extra: dict[str, Any]
+) -> HttpResponse:
+    """The create/edit page; 422 when a submitted form comes back with errors."""
+    context = {
+        "form": form,
+        "customer": customer,
+        "phone_rows": _phone_rows(form, customer),
+        "email_rows": _email_rows(form, customer),
+        "labels": ContactLabel.choices,
+        "can_override": request.user.allows(OBJECT_TYPE, Action.OVERRIDE_DUPLICATE),
+        **extra,
+    }
+    return render(request, "customers/form.html", context, status=422 if request.method == "POST" else 200)
+
+
 @login_required
 def customer_create(request: HttpRequest) -> HttpResponse:
     actor = request.user
@@ -285,20 +301,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                 return redirect("customers:detail", customer.pk)
     else:
         form = CustomerForm(initial={"owner_id": actor.pk}, **_form_kwargs(request))
-    return render(
-        request,
-        "customers/form.html",
-        {
-            "form": form,
-            "customer": None,
-            "phone_rows": _phone_rows(form, None),
-            "email_rows": _email_rows(form, None),
-            "labels": ContactLabel.choices,
-            "can_override": actor.allows(OBJECT_TYPE, Action.OVERRIDE_DUPLICATE),
-            **extra,
-        },
-        status=422 if request.method == "POST" else 200,
-    )
+    return _render_form(request, form, None, extra)
 
 
 @login_required
@@ -355,20 +358,7 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
             "version": customer.version,
         }
         form = CustomerForm(initial=initial, **_form_kwargs(request))
-    return render(
-        request,
-        "customers/form.html",
-        {
-            "form": form,
-            "customer": customer,
-            "phone_rows": _phone_rows(form, customer),
-            "email_rows": _email_rows(form, customer),
-            "labels": ContactLabel.choices,
-            "can_override": actor.allows(OBJECT_TYPE, Action.OVERRIDE_DUPLICATE),
-            **extra,
-        },
-        status=422 if request.method == "POST" else 200,
-    )
+    return _render_form(request, form, customer, extra)
 
 
 @login_required
