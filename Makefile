@@ -52,7 +52,7 @@ lint: setup
 	$(VENV)/bin/mypy careline/core careline/vn careline/api careline/accounts/services.py careline/accounts/selectors.py careline/customers/services.py careline/customers/selectors.py careline/customers/api.py careline/customers/bulk.py
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
-	@$(PY) manage.py export_openapi_schema --api careline.api.api.api --indent 2 --sorted > var/openapi.check.json
+	@mkdir -p var && $(PY) manage.py export_openapi_schema --api careline.api.api.api --indent 2 --sorted --output var/openapi.check.json
 	@diff -q docs/openapi.json var/openapi.check.json >/dev/null || { echo "docs/openapi.json is out of date: run 'make openapi'"; diff docs/openapi.json var/openapi.check.json | head -20; exit 1; }
 	@echo "lint ok"
 

@@ -207,7 +207,7 @@ def _validated(
     for field, enum in CHOICE_FIELDS.items():
         if field in data:
             value = data[field] if data[field] is not None else ""
-            blank_ok = value == "" and Customer._meta.get_field(field).blank
+            blank_ok = value == "" and bool(getattr(Customer._meta.get_field(field), "blank", False))
             if value not in enum.values and not blank_ok:
                 errors[field] = [_("“%(value)s” is not a valid choice.") % {"value": value}]
             values[field] = value
