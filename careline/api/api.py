@@ -83,5 +83,9 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
 
 
 from careline.customers.api import router as customers_router  # noqa: E402
+from careline.imports.api import jobs_router  # noqa: E402
+from careline.imports.api import router as imports_router  # noqa: E402
 
 api.add_router("/customers", customers_router)
+api.add_router("/imports", imports_router)
+api.add_router("/jobs", jobs_router)

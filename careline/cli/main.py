@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import sys
 
-OWN_COMMANDS = {"run", "demo", "search", "token", "createuser", "setup"}
+OWN_COMMANDS = {"run", "demo", "search", "token", "createuser", "setup", "import", "export"}
+ALIASES = {"import": "import_data", "export": "export_data"}  # `import` is a Python keyword
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     if args[0] not in OWN_COMMANDS:
         print(f"careline: unknown command {args[0]!r}\n{__doc__}", file=sys.stderr)
         raise SystemExit(2)
-    execute_from_command_line(["careline", *args])
+    execute_from_command_line(["careline", ALIASES.get(args[0], args[0]), *args[1:]])
 
 
 if __name__ == "__main__":

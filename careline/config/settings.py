@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "careline.core",
     "careline.accounts",
     "careline.customers",
+    "careline.imports",
     "careline.api",
     "careline.web",
     "careline.cli",
@@ -155,7 +156,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- caches, sessions --------------------------------------------------------------------------------
 REDIS_URL = env("CARELINE_REDIS_URL")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Shared by the web processes and the worker (job progress, sign-in rate limits): Redis when configured,
+# otherwise files under var/ (one host). Tests use process memory.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+elif TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # --- background jobs: django.tasks API on huey -------------------------------------------------------
 if REDIS_URL:
@@ -297,6 +310,10 @@ LOGGING = {
 NINJA_PAGINATION_MAX_LIMIT = 100
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 CARELINE_DEMO_PASSWORD = env("CARELINE_DEMO_PASSWORD", "careline-demo")
+CARELINE_IMPORT_MAX_MB = int(env("CARELINE_IMPORT_MAX_MB", "100"))
+CARELINE_IMPORT_MAX_ROWS = int(env("CARELINE_IMPORT_MAX_ROWS", "2000000"))
+CARELINE_EXPORT_SYNC_ROWS = int(env("CARELINE_EXPORT_SYNC_ROWS", "5000"))  # larger exports run as jobs
+JOBS_DIR = VAR_DIR / "jobs"
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -7,6 +7,7 @@ from careline.api.api import api, api_not_found
 urlpatterns = [
     path("", include("careline.web.urls")),
     path("customers/", include("careline.customers.urls")),
+    path("imports/", include("careline.imports.urls")),
     path("accounts/", include("careline.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -71,6 +71,21 @@ class ListQuery(Schema):
     limit: int = NField(25, ge=1, le=100)
 
 
+class ExportQuery(ListQuery):
+    format: Literal["csv", "xlsx"] = "xlsx"
+
+
+class JobStartedOut(Schema):
+    job_id: int
+
+
+def _filters(query: ListQuery) -> selectors.CustomerFilters:
+    return selectors.CustomerFilters(
+        q=query.q, stage=query.stage, owner=query.owner, team=query.team, branch=query.branch, tag=query.tag,
+        province=query.province, source=query.source, archived=query.archived,
+    )  # fmt: skip
+
+
 def _etag(version: int) -> str:
     return f'"{version}"'
 
@@ -97,21 +112,32 @@ def _payload(data: Schema) -> tuple[dict[str, Any], bool]:
 
 @router.get("", response={200: CustomerPage, **ERRORS}, summary="List and search customers")
 def list_customers(request: AuthedRequest, query: Query[ListQuery]) -> Any:
-    filters = selectors.CustomerFilters(
-        q=query.q,
-        stage=query.stage,
-        owner=query.owner,
-        team=query.team,
-        branch=query.branch,
-        tag=query.tag,
-        province=query.province,
-        source=query.source,
-        archived=query.archived,
-    )
     items, next_cursor = selectors.customer_list(
-        actor=request.auth, filters=filters, sort=query.sort, cursor=query.cursor, limit=query.limit
+        actor=request.auth, filters=_filters(query), sort=query.sort, cursor=query.cursor, limit=query.limit
     )
     return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get(
+    "/export",
+    response={200: None, 202: JobStartedOut, **ERRORS},
+    summary="Export customers (CSV or XLSX) with the list filters",
+    description="Small exports answer the file itself; larger ones answer 202 with a job to poll at /jobs/{id}.",
+)
+def export_customers(request: AuthedRequest, query: Query[ExportQuery]) -> Any:
+    from django.http import FileResponse
+    from django.utils.translation import get_language
+
+    from careline.imports import services as import_services
+    from careline.imports.choices import JobStatus
+
+    job = import_services.export_start(
+        actor=request.auth, filters=_filters(query), fmt=query.format, language=get_language() or "vi"
+    )
+    path = import_services.job_result_path(job)
+    if job.status == JobStatus.SUCCEEDED and path is not None:
+        return FileResponse(path.open("rb"), as_attachment=True, filename=job.result_name)
+    return Status(202, {"job_id": job.pk})
 
 
 @router.post("", response={201: CustomerOut, **ERRORS}, summary="Create a customer")

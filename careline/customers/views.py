@@ -82,6 +82,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "error": error,
         "filters": filters,
         "can_add": actor.allows(OBJECT_TYPE, Action.ADD),
+        "can_import": actor.allows(OBJECT_TYPE, Action.IMPORT),
+        "can_export": actor.allows(OBJECT_TYPE, Action.EXPORT),
         "appending": bool(cursor),
     }
     if htmx_partial(request):

@@ -27,6 +27,7 @@ BASE = "/api/v1/customers"
 # name → (method, path under BASE, JSON body)
 ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "list": ("GET", "", None),
+    "export": ("GET", "/export", None),
     "create": ("POST", "", {"full_name": "Lê Văn Tám", "phones": ["0977 111 222"]}),
     "get": ("GET", "/{id}", None),
     "patch": ("PATCH", "/{id}", {"stage": "prospect"}),
@@ -189,6 +190,8 @@ def test_out_of_scope_is_not_found(org):
 
 
 FORBIDDEN = [
+    ("export", "consultant_hn"),
+    ("export", "care_head"),
     ("create", "director"),
     ("create", "care_head"),
     ("create", "care_agent_hn"),
