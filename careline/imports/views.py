@@ -20,7 +20,7 @@ from careline.customers.forms import CustomerFilterForm
 from careline.customers.selectors import OBJECT_TYPE, CustomerFilters
 from careline.imports import services
 from careline.imports.choices import ImportMode, JobKind, JobStatus
-from careline.imports.mapping import TARGETS
+from careline.imports.labels import target_choices
 from careline.imports.models import Job, SavedMapping
 from careline.imports.parsing import preview
 from careline.imports.progress import progress_get
@@ -80,10 +80,11 @@ def _mapping_context(
     return {
         "job": job,
         "columns": list(zip(table.headers, mapping.columns, samples, strict=True)),
-        "targets": TARGETS.items(),
+        "targets": target_choices(),
         "problems": problems,
         "preview_rows": rows,
         "errors": errors,
+        "error_rows": {e.row for e in errors},
         "table": table,
         "modes": ImportMode.choices,
         "owners": user_list_assignable(actor=request.user),

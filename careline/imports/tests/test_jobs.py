@@ -326,3 +326,15 @@ def test_cli_import_and_export(org, tmp_path):
     bad.write_bytes(csv_bytes([HEADER, ["X", "1", "", "", ""]]))
     with pytest.raises(SystemExit):
         call_command("import_data", "customers", str(bad), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_every_import_target_has_a_translated_label():
+    from django.utils import translation
+
+    from careline.imports.labels import TARGET_LABELS
+    from careline.imports.mapping import TARGETS
+
+    assert set(TARGET_LABELS) == set(TARGETS)
+    with translation.override("vi"):
+        untranslated = [k for k, label in TARGET_LABELS.items() if str(label) == TARGETS[k] and k != "email"]
+    assert untranslated == []
