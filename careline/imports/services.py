@@ -526,6 +526,7 @@ def _run(job: Job) -> None:
                 skipped = len(matched)
             else:
                 for i, rec in enumerate(matched, start=1):
+                    assert rec.match_id is not None  # `matched` holds only matched records
                     customer = Customer.objects.prefetch_related("contact_points", "tags").get(
                         pk=rec.match_id
                     )
