@@ -427,6 +427,38 @@ class _Abort(Exception):
     """Leave the write transaction: an all-or-nothing import found an error while writing."""
 
 
+STALE_AFTER = dt.timedelta(minutes=10)  # a running job with no progress for this long lost its worker
+
+
+def job_is_stuck(job: Job) -> bool:
+    """Pending or running, and nothing has happened for a while: its worker died (or never got it)."""
+    return (
+        job.status in (JobStatus.PENDING, JobStatus.RUNNING) and timezone.now() - job.updated_at > STALE_AFTER
+    )
+
+
+@transaction.atomic
+def import_retry(*, actor: User, job_id: int) -> Job:
+    """Queue a stuck import again. Safe: its writes were one transaction, so a dead run left nothing behind."""
+    job = job_get(actor=actor, job_id=job_id)
+    if job.kind != JobKind.IMPORT or not job_is_stuck(job):
+        raise ApplicationError(
+            "job_not_stuck", _("Only an import that stopped making progress can be restarted."), status=409
+        )
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.PENDING, updated_at=timezone.now())
+    audit_record(
+        actor=actor,
+        action=AuditAction.IMPORT,
+        obj=job,
+        changes={"status": {"before": job.status, "after": "retry"}},
+    )
+    from careline.imports.tasks import import_run_task
+
+    transaction.on_commit(lambda: import_run_task.enqueue(job.pk))
+    job.refresh_from_db()
+    return job
+
+
 def import_run(*, job_id: int) -> Job:
     """Run a queued import (idempotent: a finished job is left as it is)."""
     job = Job.objects.select_related("actor", "actor__role").get(pk=job_id)

@@ -161,6 +161,7 @@ def _progress_context(job: Job) -> dict[str, Any]:
         "total": total,
         "percent": min(percent, 100),
         "phase": live.get("phase", ""),
+        "stuck": services.job_is_stuck(job),
     }
 
 
@@ -174,6 +175,17 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     if htmx_partial(request):
         return render(request, "imports/job.html#status", context)
     return render(request, "imports/job.html", context)
+
+
+@login_required
+@require_POST
+def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    try:
+        services.import_retry(actor=request.user, job_id=job.pk)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("imports:job", job.pk)
 
 
 @login_required

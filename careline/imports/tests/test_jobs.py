@@ -338,3 +338,30 @@ def test_every_import_target_has_a_translated_label():
     with translation.override("vi"):
         untranslated = [k for k, label in TARGET_LABELS.items() if str(label) == TARGETS[k] and k != "email"]
     assert untranslated == []
+
+
+def test_a_stuck_import_can_be_started_again_without_duplicates(org, django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    job = services.import_start(
+        actor=org.supervisor_hn, data=csv_bytes(GOOD), filename="k.csv"
+    )  # queued only
+    # the worker took it and died: running, nothing written, no progress for half an hour
+    Job.objects.filter(pk=job.pk).update(
+        status="running", updated_at=timezone.now() - dt.timedelta(minutes=30)
+    )
+    client = web_client(org.supervisor_hn)
+    assert 'id="job-retry"' in client.get(f"/imports/{job.pk}/").content.decode()
+    with pytest.raises(ApplicationError):  # someone else's job: not found
+        services.import_retry(actor=org.consultant_hn, job_id=job.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(f"/imports/{job.pk}/retry/")
+    assert r.status_code == 302
+    job.refresh_from_db()
+    assert (job.status, job.created) == ("succeeded", 3)
+    assert Customer.objects.count() == 3
+    with pytest.raises(ApplicationError) as exc:  # a finished job is not restarted
+        services.import_retry(actor=org.supervisor_hn, job_id=job.pk)
+    assert exc.value.code == "job_not_stuck"
