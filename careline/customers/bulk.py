@@ -19,6 +19,8 @@ from careline.customers.models import ContactPoint, Customer
 from careline.customers.search import customer_search_text
 from careline.vn import fold, given_name
 
+ANALYZE_AFTER = 50_000  # rows: a load this big changes the table's statistics
+
 
 @dataclass
 class BulkCustomer:
@@ -110,6 +112,15 @@ def customers_bulk_insert(
         done += len(batch)
         if progress:
             progress(done)
+    if done >= ANALYZE_AFTER and vendor == "postgresql" and not connection.in_atomic_block:
+        # Fresh statistics, or the planner keeps choosing plans for the empty table (autovacuum may be off).
+        with connection.cursor() as cur:
+            for table in (
+                "customers_customer",
+                ContactPoint._meta.db_table,
+                Customer.tags.through._meta.db_table,
+            ):
+                cur.execute(f"ANALYZE {table}")
     return new_ids
 
 

@@ -54,6 +54,8 @@ MAX_LENGTHS = {
     "external_ref": 64,
 }
 
+MAX_EMAIL_LENGTH = 254  # ContactPoint.value
+
 # Choice fields: stored value → the words people use for it (English and Vietnamese labels of
 # careline.customers.choices, plus common synonyms). Matching is accent-, case- and punctuation-blind.
 CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -98,7 +100,7 @@ CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
         "walk_in": ("Walk-in", "Walk in", "Khách đến trực tiếp", "Trực tiếp", "Đến cửa hàng"),
         "event": ("Event", "Sự kiện", "Hội thảo", "Hội chợ"),
         "email": ("Email", "E-mail"),
-        "import": ("Import", "Nhập dữ liệu"),
+        "import": ("Import", "Nhập dữ liệu", "Nhập"),
         "other": ("Other", "Khác"),
     },
     "tier": {
@@ -213,6 +215,10 @@ def _is_empty(value: Cell) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _has_letter(text: str) -> bool:
+    return any(c.isalpha() for c in text)
+
+
 def _today() -> datetime.date:
     return datetime.datetime.now(tz=VIETNAM_TZ).date()
 
@@ -324,9 +330,6 @@ class _Parsers:
     # phones
     @staticmethod
     def _phone(piece: str) -> str:
-        fast = _fast_phone(piece)
-        if fast is not None:
-            return fast
         try:
             return normalize_phone(piece)
         except InvalidPhone as exc:
@@ -357,12 +360,16 @@ class _Parsers:
             candidates.append((f"{parts[-2]} - {parts[-1]}", len(parts) - 2))  # "Bà Rịa - Vũng Tàu"
             candidates.append((parts[-2], len(parts) - 2))
         for candidate, position in candidates:
+            if not _has_letter(candidate):
+                continue  # "Quận 1": a bare number is not a province code inside an address
             code = self.province(candidate)
             if code is not None:
                 ward = self.ward(code, parts[position - 1]) if position >= 1 else None
                 return code, ward
         words = parts[-1].split()
         for n in range(min(4, len(words) - 1), 0, -1):  # "12 Lê Lợi Quận 1 TPHCM": the last words
+            if not _has_letter(words[-n]):
+                continue
             code = self.province(" ".join(words[-n:]))
             if code is not None:
                 return code, None
@@ -618,7 +625,7 @@ def _email_list(value: Cell) -> tuple[list[str], list[str]]:
         piece = piece.strip("<>()[]\"'").removeprefix("mailto:")
         if not piece:
             continue
-        if _EMAIL.fullmatch(piece):
+        if len(piece) <= MAX_EMAIL_LENGTH and _EMAIL.fullmatch(piece):
             valid.append(piece)
         else:
             invalid.append(piece)
@@ -630,7 +637,8 @@ def _phone_pieces(value: Cell) -> list[str]:
         return [str(value)]  # 912345678: normalize_phone restores the 0 Excel dropped
     text = _as_text(value)
     if len(text) < 18 and _PHONE_CELL_CHARS.issuperset(text):
-        return [text]  # fewer digits than two numbers need, no separator: split_phones keeps it whole
+        # No separator and too few digits for two numbers: split_phones would keep it whole.
+        return [text] if text.strip(" .-+") else []
     return split_phones(text)
 
 
@@ -658,7 +666,7 @@ def parse_rows(
         fail = errors.add
         for column, key, parser in plan.simple:
             value = row[column]
-            if _is_empty(value):
+            if value is None or (value.__class__ is str and not value.strip()):  # _is_empty, inlined
                 continue
             try:
                 data[key] = parser(value)
@@ -743,7 +751,7 @@ def _parse_phones(
         label = default_label if label_column is None else _label_from_cell(row[label_column], default_label)
         for piece in pieces:
             try:
-                number = parsers.phone(piece)
+                number = _fast_phone(piece) or parsers.phone(piece)
             except _Fail as exc:
                 fail(column, piece, exc.message)
                 continue

@@ -80,7 +80,7 @@ class ImportFileError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         if code not in _CODES:
             raise ValueError(f"Unknown ImportFileError code {code!r}.")
-        super().__init__(message)
+        super().__init__(code, message)  # both in args, so the error pickles (task queues) intact
         self.code = code
         self.message = message
 

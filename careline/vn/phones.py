@@ -8,6 +8,7 @@ pre-2017 Hà Nội / TP HCM landline area codes.
 """
 
 import re
+from functools import cache
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
@@ -185,6 +186,34 @@ def _parse_any(number: str) -> phonenumbers.PhoneNumber | None:
         return None
 
 
+@cache
+def _fast_mobile_prefixes() -> frozenset[str]:
+    """Three-digit starts of VN national numbers that phonenumbers treats as 9-digit mobiles (derived from
+    its metadata once per process). The fast paths below are only ever given numbers that normalize_phone
+    already validated, and for valid numbers they agree with the slow paths (tests/test_fast_paths.py)."""
+    found = set()
+    tails = ("000000", "123456", "555555", "999999", "098765", "314159")
+    for head in range(100, 1000):
+        prefix = str(head)
+        numbers = [phonenumbers.parse("+84" + prefix + tail, None) for tail in tails]
+        if all(
+            phonenumbers.is_valid_number(n)
+            and phonenumbers.number_type(n) in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+            for n in numbers
+        ):
+            found.add(prefix)
+    return frozenset(found)
+
+
+def _fast_vn_mobile(e164: str) -> str | None:
+    """The 9 national digits of a stored +84 mobile in a fast-path prefix, else None."""
+    if len(e164) == 12 and e164.startswith("+84"):
+        rest = e164[3:]
+        if rest.isdigit() and rest[:3] in _fast_mobile_prefixes():
+            return rest
+    return None
+
+
 def format_phone(e164: str) -> str:
     """Format a stored number for display: ``0912 345 678``, ``024 3826 1234``, or international form.
 
@@ -192,6 +221,10 @@ def format_phone(e164: str) -> str:
     use phonenumbers' national format and foreign numbers its INTERNATIONAL format. Input that cannot
     be parsed as a valid number is returned unchanged.
     """
+    fast = _fast_vn_mobile(e164)
+    if fast is not None:
+        national = "0" + fast
+        return f"{national[:4]} {national[4:7]} {national[7:]}"
     number = _parse_any(e164)
     if number is None or not phonenumbers.is_valid_number(number):
         return e164
@@ -236,6 +269,9 @@ def phone_search_tokens(e164: str) -> list[str]:
     Vietnamese numbers give ``["0912345678", "84912345678"]`` (national form as dialled, with the
     leading 0, and international digits without '+'); other numbers give just their digits.
     """
+    fast = _fast_vn_mobile(e164)
+    if fast is not None:
+        return ["0" + fast, "84" + fast]
     number = _parse_any(e164)
     if number is None or number.national_number is None:
         digits = digits_of(e164)

@@ -7,6 +7,7 @@ Everything stored should go through :func:`nfc`; everything searched should go t
 """
 
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["fold", "given_name", "nfc", "normalize_name", "surname"]
 
@@ -32,6 +33,14 @@ def fold(s: str) -> str:
     NFC → NFD → drop combining marks → đ/Đ → d → casefold → collapse whitespace.
     ``fold("Nguyễn Thị Lan") == "nguyen thi lan"``; NFC and NFD input give the same result.
     """
+    if s.isascii():  # nothing to strip: the common case for queries and emails
+        return " ".join(s.lower().split())
+    return _fold_cached(s)
+
+
+@lru_cache(maxsize=65536)
+def _fold_cached(s: str) -> str:
+    """fold() for non-ASCII text; names repeat a lot (bulk loads), so results are cached."""
     folded = _strip_marks(nfc(s)).translate(_D_TO_ASCII).casefold()
     # casefold() can itself introduce combining marks (e.g. 'İ' → 'i̇'), so strip once more.
     folded = _strip_marks(folded).translate(_D_TO_ASCII)

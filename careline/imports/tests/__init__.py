@@ -40,7 +40,9 @@ def csv_text(rows: Sequence[Sequence[Any]], delimiter: str = ",") -> str:
     return buf.getvalue()
 
 
-def xlsx_bytes(sheets: dict[str, Sequence[Sequence[Any]]], *, start_row: int = 0, start_col: int = 0) -> bytes:
+def xlsx_bytes(
+    sheets: dict[str, Sequence[Sequence[Any]]], *, start_row: int = 0, start_col: int = 0
+) -> bytes:
     """An .xlsx with one sheet per entry; dates are written as real Excel dates (dd/mm/yyyy format)."""
     import datetime
 
