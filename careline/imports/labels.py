@@ -40,3 +40,42 @@ TARGET_LABELS = {
 def target_choices() -> list[tuple[str, str]]:
     """(key, label in the active language) for every import target, in the engine's order."""
     return [(key, str(TARGET_LABELS.get(key, label))) for key, label in TARGETS.items()]
+
+
+# What a problem in a column of this target means, in the user's language. The precise detail from the
+# Django-free parsing layer (English) follows it.
+PROBLEM_BY_TARGET = {
+    "phone": _("Phone number not valid"),
+    "email": _("Email not valid"),
+    "birthday": _("Date not valid (write day/month/year)"),
+    "receivable_due": _("Date not valid (write day/month/year)"),
+    "province": _("Province / city not recognised"),
+    "ward": _("Ward / commune not recognised"),
+    "address": _("Address not recognised"),
+    "tax_code": _("Tax code not valid"),
+    "receivable_amount": _("Amount not valid"),
+    "stage": _("Not one of the stages"),
+    "source": _("Not one of the sources"),
+    "salutation": _("Not one of the salutations"),
+    "tier": _("Not one of the tiers"),
+    "price_type": _("Not one of the price types"),
+    "kind": _("Not person or organisation"),
+}
+SPECIAL_COLUMNS = {
+    "(name)": _("Name missing or too long"),
+    "(match)": _("Already in Careline"),
+    "(update)": _("Could not update the existing customer"),
+}
+
+
+def localized_errors(
+    errors: list[dict[str, object]], headers: list[str], columns: list[str]
+) -> list[dict[str, object]]:
+    """Row errors with a `summary` in the active language, from the target field of each column."""
+    target_of = dict(zip(headers, columns, strict=False))
+    out = []
+    for err in errors:
+        column = str(err.get("column", ""))
+        summary = SPECIAL_COLUMNS.get(column) or PROBLEM_BY_TARGET.get(target_of.get(column, ""))
+        out.append({**err, "summary": str(summary) if summary else ""})
+    return out

@@ -20,7 +20,7 @@ from careline.customers.forms import CustomerFilterForm
 from careline.customers.selectors import OBJECT_TYPE, CustomerFilters
 from careline.imports import services
 from careline.imports.choices import ImportMode, JobKind, JobStatus
-from careline.imports.labels import target_choices
+from careline.imports.labels import localized_errors, target_choices
 from careline.imports.models import Job, SavedMapping
 from careline.imports.parsing import preview
 from careline.imports.progress import progress_get
@@ -73,7 +73,8 @@ def _mapping_context(
 
     mapping = Mapping(columns=job.options["columns"])
     problems = problems if problems is not None else mapping.validate(table.headers)
-    rows, errors = ([], []) if problems else preview(table, mapping)
+    rows, row_errors = ([], []) if problems else preview(table, mapping)
+    errors = localized_errors([services.error_dict(e) for e in row_errors], table.headers, mapping.columns)
     samples = [
         [row[i] if i < len(row) else None for row in table.rows[:3]] for i in range(len(table.headers))
     ]
@@ -84,7 +85,7 @@ def _mapping_context(
         "problems": problems,
         "preview_rows": rows,
         "errors": errors,
-        "error_rows": {e.row for e in errors},
+        "error_rows": {e["row"] for e in errors},
         "table": table,
         "modes": ImportMode.choices,
         "owners": user_list_assignable(actor=request.user),
@@ -157,6 +158,9 @@ def _progress_context(job: Job) -> dict[str, Any]:
     percent = 100 if job.is_finished else (int(processed * 100 / total) if total else 0)
     return {
         "job": job,
+        "errors": localized_errors(
+            job.errors, job.options.get("headers") or [], job.options.get("columns") or []
+        ),
         "processed": processed,
         "total": total,
         "percent": min(percent, 100),
