@@ -365,3 +365,11 @@ def test_a_stuck_import_can_be_started_again_without_duplicates(org, django_capt
     with pytest.raises(ApplicationError) as exc:  # a finished job is not restarted
         services.import_retry(actor=org.supervisor_hn, job_id=job.pk)
     assert exc.value.code == "job_not_stuck"
+
+
+def test_row_errors_are_summarised_in_vietnamese(org):
+    job = run(org.supervisor_hn, csv_bytes([*GOOD, ["Phạm Văn Sai", "12345", "", "31/02/1990", "Atlantis"]]))
+    html = web_client(org.supervisor_hn).get(f"/imports/{job.pk}/").content.decode()
+    assert "Số điện thoại không hợp lệ" in html
+    assert "Ngày không hợp lệ (ghi ngày/tháng/năm)" in html
+    assert "Không nhận ra tỉnh / thành phố" in html
