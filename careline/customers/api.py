@@ -19,7 +19,10 @@ from careline.customers.schemas import (
     CustomerOut,
     CustomerPage,
     CustomerPatch,
+    DuplicatesOut,
     ErrorOut,
+    MergedCountOut,
+    MergeIn,
     NoteIn,
     NoteOut,
 )
@@ -75,6 +78,15 @@ class ExportQuery(ListQuery):
     format: Literal["csv", "xlsx"] = "xlsx"
 
 
+class DuplicatesQuery(Schema):
+    kind: Literal["all", "exact", "likely"] = NField(
+        "all",
+        description="exact (same phone, email or tax code), likely (same name and province, "
+        "similar phone or email, or same birthday) or all",
+    )
+    limit: int = NField(100, ge=1, le=selectors.DUPLICATES_MAX_LIMIT)
+
+
 class JobStartedOut(Schema):
     job_id: int
 
@@ -113,7 +125,12 @@ def _payload(data: Schema) -> tuple[dict[str, Any], bool]:
 @router.get("", response={200: CustomerPage, **ERRORS}, summary="List and search customers")
 def list_customers(request: AuthedRequest, query: Query[ListQuery]) -> Any:
     items, next_cursor = selectors.customer_list(
-        actor=request.auth, filters=_filters(query), sort=query.sort, cursor=query.cursor, limit=query.limit
+        actor=request.auth,
+        filters=_filters(query),
+        sort=query.sort,
+        cursor=query.cursor,
+        limit=query.limit,
+        related=(),
     )
     return {"items": items, "next_cursor": next_cursor}
 
@@ -147,6 +164,37 @@ def create_customer(request: AuthedRequest, response: HttpResponse, payload: Cus
     customer = selectors.customer_get(actor=request.auth, customer_id=customer.pk)
     response["ETag"] = _etag(customer.version)
     return Status(201, customer)
+
+
+@router.get(
+    "/duplicates",
+    response={200: DuplicatesOut, **ERRORS},
+    summary="Groups of probable duplicates (needs the merge permission)",
+)
+def list_duplicates(request: AuthedRequest, query: Query[DuplicatesQuery]) -> Any:
+    groups = selectors.customer_duplicate_groups(actor=request.auth, kind=query.kind, limit=query.limit)
+    return {
+        "groups": [
+            {
+                "key": g.key,
+                "kind": g.kind,
+                "reason": g.reason,
+                "score": g.score,
+                "customer_ids": g.customer_ids,
+                "customers": g.customers,
+            }
+            for g in groups
+        ]
+    }
+
+
+@router.post(
+    "/duplicates/merge-exact",
+    response={200: MergedCountOut, **ERRORS},
+    summary="Admins: merge every group of exact duplicates into its oldest customer",
+)
+def merge_exact_duplicates(request: AuthedRequest) -> Any:
+    return {"merged": services.customer_merge_exact_all(actor=request.auth)}
 
 
 @router.get("/{int:customer_id}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
@@ -191,6 +239,22 @@ def archive_customer(request: AuthedRequest, customer_id: int) -> Any:
 def restore_customer(request: AuthedRequest, customer_id: int) -> Any:
     services.customer_restore(actor=request.auth, customer_id=customer_id)
     return selectors.customer_get(actor=request.auth, customer_id=customer_id)
+
+
+@router.post(
+    "/{int:customer_id}/merge",
+    response={200: CustomerOut, **ERRORS},
+    summary="Merge another customer into this one",
+    description="Keeps every phone, email and tag, moves notes, consents and contact persons, archives "
+    "the other customer (its `merged_into` points here) and records the merge in both histories.",
+)
+def merge_customer(request: AuthedRequest, response: HttpResponse, customer_id: int, payload: MergeIn) -> Any:
+    services.customer_merge(
+        actor=request.auth, survivor_id=customer_id, other_id=payload.other_id, fields=payload.fields
+    )
+    customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
+    response["ETag"] = _etag(customer.version)
+    return customer
 
 
 @router.get(

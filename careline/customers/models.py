@@ -105,6 +105,15 @@ class Customer(TimeStampedModel):
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
     external_ref = models.CharField(_("external id"), max_length=64, blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, db_index=True)
+    # Set when this card was merged into another (it is archived then); see services.customer_merge.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
+    )
     version = models.PositiveIntegerField(_("version"), default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from ninja import Field, Schema
 
@@ -161,6 +162,35 @@ class AuditEventOut(Schema):
     changes: dict
     ip: str | None
     source: str
+
+
+MergeSide = Literal["survivor", "other"]
+
+
+class MergeIn(Schema):
+    other_id: int = Field(..., ge=1, le=2**62, description="The customer merged away into this one")
+    fields: dict[str, MergeSide] = Field(
+        default_factory=dict,
+        description='Which side each field takes, e.g. {"full_name": "other"}. Fields not named keep '
+        "this customer's value, or take the other's when this one's is empty.",
+    )
+
+
+class DuplicateGroupOut(Schema):
+    key: str = Field(..., description="phone:+84…, email:…, tax_code:… or likely:…")
+    kind: str = Field(..., description="exact | likely")
+    reason: str
+    score: float = Field(..., description="1.0 for a shared phone/email/tax code; 0–1 for likely ones")
+    customer_ids: list[int]
+    customers: list[CustomerOut]
+
+
+class DuplicatesOut(Schema):
+    groups: list[DuplicateGroupOut]
+
+
+class MergedCountOut(Schema):
+    merged: int = Field(..., description="How many customers were merged away")
 
 
 class ErrorBody(Schema):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Min, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.utils.translation import gettext as _
 
 from careline.core.errors import ApplicationError, NotFound
@@ -14,7 +15,7 @@ from careline.core.visibility import Action, ScopeFields, require_action, restri
 from careline.customers.choices import ConsentPurpose, ContactKind, Stage
 from careline.customers.models import Consent, ContactPoint, Customer, Note
 from careline.customers.search import ParsedQuery, parse_query
-from careline.vn import fold
+from careline.vn import fold, format_phone
 
 OBJECT_TYPE = "customer"
 SCOPE_FIELDS = ScopeFields(owner="owner", team="team", branch="branch")
@@ -53,8 +54,11 @@ def customer_visible(*, actor: Any, include_archived: bool = True) -> QuerySet[C
     return qs
 
 
-def _with_related(qs: QuerySet[Customer]) -> QuerySet[Customer]:
-    return qs.select_related("owner", "team", "branch", "organization").prefetch_related(
+def _with_related(
+    qs: QuerySet[Customer], related: tuple[str, ...] = ("owner", "team", "branch", "organization")
+) -> QuerySet[Customer]:
+    qs = qs.select_related(*related) if related else qs
+    return qs.prefetch_related(
         Prefetch("contact_points", queryset=ContactPoint.objects.order_by("kind", "position", "id")),
         "tags",
     )
@@ -146,8 +150,12 @@ def customer_list(
     sort: str = "",
     cursor: str | None = None,
     limit: int = 25,
+    related: tuple[str, ...] = ("owner",),
 ) -> tuple[list[Customer], str | None]:
-    """One page of customers visible to the actor, searched, filtered and sorted; plus the next cursor."""
+    """One page of customers visible to the actor, searched, filtered and sorted; plus the next cursor.
+
+    `related`: foreign keys to join (the web list shows the owner; the API needs none — every join costs
+    PostgreSQL work on every matching row before the sort)."""
     filters = filters or CustomerFilters()
     require_action(actor, OBJECT_TYPE, Action.VIEW)  # a role without customers gets 403, not an empty list
     if limit < 1 or limit > MAX_LIMIT:
@@ -160,7 +168,7 @@ def customer_list(
         )
     qs, rank_ordering = customer_search_queryset(actor=actor, filters=filters)
     ordering = rank_ordering + SORTS[sort or DEFAULT_SORT]
-    return paginate(_with_related(qs), ordering=ordering, cursor=cursor, limit=limit)
+    return paginate(_with_related(qs, related), ordering=ordering, cursor=cursor, limit=limit)
 
 
 def customer_stage_counts(*, actor: Any) -> dict[str, int]:
@@ -216,7 +224,300 @@ def customer_notes(*, customer: Customer) -> QuerySet[Note]:
 
 
 def customer_history(*, actor: Any, customer: Customer) -> QuerySet[Any]:
-    """Audit events of this customer (the History tab)."""
+    """Audit events of this customer and of the cards merged into it (the History tab), newest first."""
     from careline.core.audit import audit_events_for
 
-    return audit_events_for(object_type="customers.customer", object_ids=[customer.pk])
+    merged = Customer.objects.filter(
+        Q(merged_into_id=customer.pk) | Q(merged_into__merged_into_id=customer.pk)
+    ).values_list("pk", flat=True)
+    return audit_events_for(object_type="customers.customer", object_ids=[customer.pk, *merged]).order_by(
+        "-created_at", "-id"
+    )
+
+
+# --- duplicates ---------------------------------------------------------------------------------------
+
+DUPLICATE_KINDS = ("all", "exact", "likely")
+DUPLICATES_MAX_LIMIT = 500
+# Likely duplicates are blocked by (folded name, province) in SQL; at most this many candidate customers
+# are scored per call, so the page stays fast on a big database (the blocks with the oldest customers).
+LIKELY_CANDIDATE_CAP = 20_000
+PHONE_SIMILARITY = 0.8  # normalised Levenshtein similarity of national digits: one typo in 10 digits = 0.9
+EMAIL_SIMILARITY = 85  # rapidfuzz fuzz.ratio of the local parts (before @)
+BIRTHDAY_SCORE = 0.95  # same name, province and birthday, nothing else in common
+LIKELY_MAX_SCORE = 0.99  # a likely duplicate is never as certain as a shared phone/email/tax code
+
+
+@dataclass
+class DuplicateGroup:
+    """Customers that look like the same person or organisation, and why."""
+
+    key: str  # stable id of the group: "phone:+84912345678", "email:…", "tax_code:…", "likely:…"
+    reason: str  # human readable, translated
+    score: float  # 1.0 for exact keys; 0–1 for likely ones
+    kind: str  # "exact" | "likely"
+    customers: list[Customer] = field(default_factory=list)  # loaded with owner, contact points, tags
+    customer_ids: list[int] = field(default_factory=list)  # ascending
+    _reason_parts: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def sort_key(self) -> tuple[float, int, int, str]:
+        return (-self.score, 0 if self.kind == "exact" else 1, self.customer_ids[0], self.key)
+
+
+def _national_digits(e164: str) -> str:
+    return "0" + e164[3:] if e164.startswith("+84") else "".join(ch for ch in e164 if ch.isdigit())
+
+
+def _exact_groups(visible: QuerySet[Customer], *, fetch: int) -> list[DuplicateGroup]:
+    """Groups of customers sharing a phone, an email or a tax code (members filled in by the caller).
+
+    Two GROUP BY … HAVING queries plus one to list the members of the contact-point groups.
+    """
+    groups: list[DuplicateGroup] = []
+    shared = list(
+        ContactPoint.objects.filter(customer__in=visible)
+        .values("kind", "value")
+        .annotate(n=Count("customer_id", distinct=True), first=Min("customer_id"))
+        .filter(n__gt=1)
+        .order_by("first", "-kind", "value")[:fetch]
+    )
+    if shared:
+        wanted = {(row["kind"], row["value"]) for row in shared}
+        members: dict[tuple[str, str], set[int]] = defaultdict(set)
+        points = ContactPoint.objects.filter(
+            customer__in=visible, value__in=sorted({v for _k, v in wanted})
+        ).values_list("kind", "value", "customer_id")
+        for kind, value, customer_id in points:
+            if (kind, value) in wanted:
+                members[(kind, value)].add(customer_id)
+        for row in shared:
+            kind, value = row["kind"], row["value"]
+            if kind == ContactKind.PHONE:
+                reason = _("Same phone %(value)s") % {"value": format_phone(value)}
+            else:
+                reason = _("Same email %(value)s") % {"value": value}
+            ids = sorted(members[(kind, value)])
+            groups.append(
+                DuplicateGroup(
+                    key=f"{kind}:{value}", reason=reason, score=1.0, kind="exact", customer_ids=ids
+                )
+            )
+    taxes = list(
+        visible.exclude(tax_code="")
+        .values("tax_code")
+        .annotate(n=Count("id"), first=Min("id"))
+        .filter(n__gt=1)
+        .order_by("first", "tax_code")[:fetch]
+    )
+    if taxes:
+        by_tax: dict[str, list[int]] = defaultdict(list)
+        rows = visible.filter(tax_code__in=[t["tax_code"] for t in taxes]).values_list("tax_code", "pk")
+        for tax_code, pk in rows.order_by("pk"):
+            by_tax[tax_code].append(pk)
+        for t in taxes:
+            groups.append(
+                DuplicateGroup(
+                    key=f"tax_code:{t['tax_code']}",
+                    reason=_("Same tax code %(value)s") % {"value": t["tax_code"]},
+                    score=1.0,
+                    kind="exact",
+                    customer_ids=by_tax[t["tax_code"]],
+                )
+            )
+    # The same customers sharing both a phone and an email are one group with both reasons.
+    merged: dict[tuple[int, ...], DuplicateGroup] = {}
+    for group in groups:
+        same = tuple(group.customer_ids)
+        if same in merged:
+            first = merged[same]
+            first.reason = f"{first.reason}; {group.reason[:1].lower()}{group.reason[1:]}"
+        else:
+            merged[same] = group
+    return list(merged.values())
+
+
+def _likely_reason(parts: tuple[str, ...]) -> str:
+    what, a, b = parts
+    if what == "phone":
+        return _("Same name and province, similar phone %(a)s / %(b)s") % {
+            "a": format_phone(a),
+            "b": format_phone(b),
+        }
+    if what == "email":
+        return _("Same name and province, similar email %(a)s / %(b)s") % {"a": a, "b": b}
+    return _("Same name, province and birthday %(date)s") % {"date": a}
+
+
+@dataclass
+class _Candidate:
+    pk: int
+    birthday: Any
+    tax_code: str
+    contacts: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _score_block(members: list[_Candidate]) -> dict[tuple[int, int], tuple[float, tuple[str, ...]]]:
+    """Best similarity of every matching pair (by index in `members`) of one (name, province) block.
+
+    rapidfuzz compares each phone (national digits) and each email local part with all of the block's at C
+    speed; pairs already sharing a phone, an email or a tax code are left out (they are exact duplicates).
+    """
+    from rapidfuzz import fuzz, process
+    from rapidfuzz.distance import Levenshtein
+
+    best: dict[tuple[int, int], tuple[float, tuple[str, ...]]] = {}
+
+    def offer(i: int, j: int, score: float, parts: tuple[str, ...]) -> None:
+        if i == j:
+            return
+        if i > j:
+            i, j = j, i
+            parts = (parts[0], parts[2], parts[1])
+        a, b = members[i], members[j]
+        if (a.tax_code and a.tax_code == b.tax_code) or a.contacts & b.contacts:
+            return
+        if (i, j) not in best or score > best[(i, j)][0]:
+            best[(i, j)] = (score, parts)
+
+    phones = [(i, v) for i, m in enumerate(members) for k, v in sorted(m.contacts) if k == ContactKind.PHONE]
+    emails = [(i, v) for i, m in enumerate(members) for k, v in sorted(m.contacts) if k == ContactKind.EMAIL]
+    if len(phones) > 1:
+        digits = [_national_digits(v) for _i, v in phones]
+        for q, (i, value) in enumerate(phones):
+            matches = process.extract(
+                digits[q],
+                digits,
+                scorer=Levenshtein.normalized_similarity,
+                score_cutoff=PHONE_SIMILARITY,
+                limit=None,
+            )
+            for _choice, score, c in matches:
+                if c > q:
+                    offer(i, phones[c][0], float(score), ("phone", value, phones[c][1]))
+    if len(emails) > 1:
+        locals_ = [v.split("@", 1)[0] for _i, v in emails]
+        for q, (i, value) in enumerate(emails):
+            matches = process.extract(
+                locals_[q], locals_, scorer=fuzz.ratio, score_cutoff=EMAIL_SIMILARITY, limit=None
+            )
+            for _choice, score, c in matches:
+                if c > q:
+                    offer(i, emails[c][0], float(score) / 100, ("email", value, emails[c][1]))
+    born: dict[Any, list[int]] = defaultdict(list)
+    for i, m in enumerate(members):
+        if m.birthday:
+            born[m.birthday].append(i)
+    for day, idx in born.items():
+        for n, i in enumerate(idx):
+            for j in idx[n + 1 :]:
+                offer(i, j, BIRTHDAY_SCORE, ("birthday", day.strftime("%d/%m/%Y"), ""))
+    return best
+
+
+def _likely_groups(visible: QuerySet[Customer]) -> list[DuplicateGroup]:
+    """Blocks of the same folded name and province (SQL), then pairs scored with rapidfuzz (Python).
+
+    Matching pairs of a block are joined into groups (connected components); a group's score is its best
+    pair's. Reads plain values (two queries), not model instances: blocks can hold most of a big table.
+    The groups' `reason` is filled in by the caller for the groups it keeps (`_reason_parts`).
+    """
+    blocks = (
+        visible.exclude(name_folded="")
+        .exclude(province="")
+        .values("name_folded", "province")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values("name_folded")
+    )
+    candidates = (
+        visible.filter(name_folded__in=Subquery(blocks))
+        .exclude(province="")
+        .order_by("name_folded", "province", "id")[:LIKELY_CANDIDATE_CAP]
+    )
+    by_block: dict[tuple[str, str], list[_Candidate]] = defaultdict(list)
+    by_pk: dict[int, _Candidate] = {}
+    for pk, name, province, birthday, tax_code in candidates.values_list(
+        "pk", "name_folded", "province", "birthday", "tax_code"
+    ):
+        by_pk[pk] = _Candidate(pk=pk, birthday=birthday, tax_code=tax_code)
+        by_block[(name, province)].append(by_pk[pk])
+    points = ContactPoint.objects.filter(customer_id__in=Subquery(candidates.values("pk")))
+    for customer_id, kind, value in points.values_list("customer_id", "kind", "value"):
+        if customer_id in by_pk:
+            by_pk[customer_id].contacts.add((kind, value))
+    groups: list[DuplicateGroup] = []
+    for (name, province), members in by_block.items():
+        if len(members) < 2:
+            continue
+        best = _score_block(members)
+        if not best:
+            continue
+        parent = list(range(len(members)))
+
+        def find(x: int, parent: list[int] = parent) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for i, j in best:
+            parent[find(j)] = find(i)
+        top: dict[int, tuple[float, tuple[str, ...]]] = {}
+        for (i, _j), (score, parts) in sorted(best.items()):
+            root = find(i)
+            if root not in top or score > top[root][0]:
+                top[root] = (score, parts)
+        components: dict[int, list[int]] = defaultdict(list)
+        for i in range(len(members)):
+            if find(i) in top:
+                components[find(i)].append(members[i].pk)
+        for root, ids in components.items():
+            score, parts = top[root]
+            ids.sort()
+            groups.append(
+                DuplicateGroup(
+                    key=f"likely:{province}:{name}:{ids[0]}",
+                    reason="",
+                    score=round(min(score, LIKELY_MAX_SCORE), 4),
+                    kind="likely",
+                    customer_ids=ids,
+                    _reason_parts=parts,
+                )
+            )
+    return groups
+
+
+def customer_duplicate_groups(*, actor: Any, kind: str = "all", limit: int = 100) -> list[DuplicateGroup]:
+    """Groups of active customers visible to the actor that are probably the same client.
+
+    Exact groups share a phone, an email (one GROUP BY … HAVING COUNT(DISTINCT customer_id) > 1) or a tax
+    code; likely groups have the same folded name and province and a similar phone or email (or the same
+    birthday). Ordered by score (highest first), exact before likely, then by the smallest customer id.
+    Members come with owner, contact points and tags loaded; the number of queries does not depend on the
+    number of groups.
+    """
+    require_action(actor, OBJECT_TYPE, Action.MERGE)
+    if kind not in DUPLICATE_KINDS:
+        raise ApplicationError(
+            "invalid_filter", f"kind must be one of: {', '.join(DUPLICATE_KINDS)}.", {"field": "kind"}
+        )
+    if limit < 1 or limit > DUPLICATES_MAX_LIMIT:
+        raise ApplicationError(
+            "invalid_limit", f"limit must be between 1 and {DUPLICATES_MAX_LIMIT}.", {"field": "limit"}
+        )
+    visible = customer_visible(actor=actor, include_archived=False)
+    groups: list[DuplicateGroup] = []
+    if kind in ("all", "exact"):
+        # Over-fetch: groups with the same members collapse into one.
+        groups.extend(_exact_groups(visible, fetch=limit * 3))
+    if kind in ("all", "likely"):
+        groups.extend(_likely_groups(visible))
+    groups.sort(key=DuplicateGroup.sort_key)
+    groups = groups[:limit]
+    wanted = {pk for g in groups for pk in g.customer_ids}
+    loaded = {c.pk: c for c in _with_related(visible.filter(pk__in=wanted))} if wanted else {}
+    for g in groups:
+        g.customers = [loaded[pk] for pk in g.customer_ids if pk in loaded]
+        if g.kind == "likely":
+            g.reason = _likely_reason(g._reason_parts)
+    return groups

@@ -46,7 +46,13 @@ from careline.customers.choices import (
 )
 from careline.customers.models import Consent, ContactPoint, Customer, Note, Tag
 from careline.customers.search import customer_search_text
-from careline.customers.selectors import OBJECT_TYPE, customer_duplicates_of, customer_visible
+from careline.customers.selectors import (
+    DUPLICATES_MAX_LIMIT,
+    OBJECT_TYPE,
+    customer_duplicate_groups,
+    customer_duplicates_of,
+    customer_visible,
+)
 from careline.vn import (
     InvalidPhone,
     InvalidTaxCode,
@@ -619,6 +625,252 @@ def customer_consent_record(
         changes={f"consent.{purpose}": {"before": None, "after": f"{status} ({method})"}},
     )
     return consent
+
+
+# --- merge ---------------------------------------------------------------------------------------------
+
+# The simple fields a merge chooses one side of, in the order the merge page shows them.
+MERGE_FIELDS = (
+    "full_name",
+    "kind",
+    "salutation",
+    "birthday",
+    "lunar_birthday",
+    "founded_on",
+    "tax_code",
+    "province",
+    "ward",
+    "street",
+    "legacy_address",
+    "organization_id",
+    "job_title",
+    "tier",
+    "stage",
+    "source",
+    "owner_id",
+    "price_type",
+    "contract_terms",
+    "receivable_amount",
+    "receivable_due",
+    "external_ref",
+)
+SURVIVOR, OTHER = "survivor", "other"
+
+
+def _is_empty(field: str, value: Any) -> bool:
+    return value in (None, "") or (field == "receivable_amount" and value == 0)
+
+
+def customer_merge_defaults(
+    survivor: Customer, other: Customer, explicit: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Which side each field of a merge takes when the user does not say: the survivor's value, or the
+    other's when the survivor's is empty. Fields that depend on each other stay consistent: the ward
+    follows the province, a founding date is only taken for an organisation and an organisation only for
+    a person. `explicit` choices are kept as given."""
+    explicit = dict(explicit or {})
+    choice: dict[str, str] = {}
+    for field in MERGE_FIELDS:
+        if field in explicit:
+            choice[field] = explicit[field]
+            continue
+        mine, theirs = getattr(survivor, field), getattr(other, field)
+        choice[field] = OTHER if _is_empty(field, mine) and not _is_empty(field, theirs) else SURVIVOR
+
+    def final(field: str) -> Any:
+        return getattr(survivor if choice[field] == SURVIVOR else other, field)
+
+    if "ward" not in explicit and survivor.province != other.province:
+        choice["ward"] = choice["province"]
+    if "founded_on" not in explicit and final("kind") == CustomerKind.PERSON:
+        choice["founded_on"] = SURVIVOR
+    if "organization_id" not in explicit and (
+        final("kind") == CustomerKind.ORGANIZATION or other.organization_id == survivor.pk
+    ):
+        choice["organization_id"] = SURVIVOR
+    return choice
+
+
+def _merge_choices(survivor: Customer, other: Customer, fields: Mapping[str, str] | None) -> dict[str, str]:
+    errors: dict[str, list[str]] = {}
+    for name, side in (fields or {}).items():
+        if name not in MERGE_FIELDS:
+            errors[name] = [_("This field cannot be chosen in a merge.")]
+        elif side not in (SURVIVOR, OTHER):
+            errors[name] = [_("Choose “survivor” or “other”.")]
+    if errors:
+        raise ValidationFailed(errors)
+    return customer_merge_defaults(survivor, other, fields)
+
+
+def _move_related(*, other: Customer, survivor: Customer) -> dict[str, int]:
+    """Point every record that belongs to `other` at `survivor` (notes, consents, contact persons and
+    whatever later apps link to customers). Contact points are merged by the caller; the history model
+    and the merge chain itself (`merged_from`) stay as they are."""
+    history_model = Customer.history.model  # type: ignore[attr-defined]
+    moved: dict[str, int] = {}
+    for rel in Customer._meta.related_objects:
+        accessor = rel.get_accessor_name() or ""
+        if rel.related_model is history_model or accessor in ("contact_points", "merged_from"):
+            continue
+        if rel.many_to_many:
+            manager = getattr(other, accessor)
+            items = list(manager.all())
+            getattr(survivor, accessor).add(*items)
+            manager.clear()
+            moved[accessor] = len(items)
+            continue
+        model: Any = rel.related_model
+        name = rel.field.name
+        qs = model._base_manager.filter(**{name: other})
+        if model is Customer:
+            qs = qs.exclude(pk=survivor.pk)
+        if rel.one_to_one and model._base_manager.filter(**{name: survivor}).exists():
+            continue  # the survivor has its own; the other's stays with the archived card
+        moved[accessor] = qs.update(**{name: survivor})
+    return moved
+
+
+def _merge_contact_points(*, survivor: Customer, other: Customer) -> tuple[list[str], list[str]]:
+    """Keep every phone and email: the survivor's first, then the other's new ones (labels kept)."""
+    mine = list(ContactPoint.objects.filter(customer=survivor).order_by("kind", "position", "id"))
+    theirs = list(ContactPoint.objects.filter(customer=other).order_by("kind", "position", "id"))
+    seen = {(p.kind, p.value) for p in mine}
+    position = {
+        kind: max((p.position for p in mine if p.kind == kind), default=-1) + 1 for kind in ContactKind.values
+    }
+    new: list[ContactPoint] = []
+    for p in theirs:
+        if (p.kind, p.value) in seen:
+            continue
+        seen.add((p.kind, p.value))
+        new.append(
+            ContactPoint(
+                customer=survivor, kind=p.kind, value=p.value, label=p.label, position=position[p.kind]
+            )
+        )
+        position[p.kind] += 1
+    ContactPoint.objects.filter(customer=other).delete()
+    ContactPoint.objects.bulk_create(new)
+    points = mine + new
+    return (
+        [p.value for p in points if p.kind == ContactKind.PHONE],
+        [p.value for p in points if p.kind == ContactKind.EMAIL],
+    )
+
+
+@transaction.atomic
+def customer_merge(
+    *, actor: User, survivor_id: int, other_id: int, fields: Mapping[str, str] | None = None
+) -> Customer:
+    """Merge customer `other_id` into `survivor_id` and return the survivor.
+
+    `fields` maps simple fields (see MERGE_FIELDS) to "survivor" or "other"; unnamed fields keep the
+    survivor's value, or take the other's when the survivor's is empty. Every phone, email and tag is kept,
+    every related record (notes, consents, contact persons…) moves to the survivor, the other card is
+    archived with `merged_into` set, and both cards get a "merge" audit event.
+    """
+    locked = {
+        c.pk: c
+        for c in customer_visible(actor=actor)
+        .select_for_update()
+        .filter(pk__in=sorted({survivor_id, other_id}))
+        .order_by("pk")
+    }
+    survivor = locked.get(survivor_id)
+    if survivor is None:
+        raise NotFound(_("Customer not found."))
+    require_action(actor, OBJECT_TYPE, Action.MERGE)
+    if other_id == survivor_id:
+        raise Conflict("same_customer", _("A customer cannot be merged with itself."), {"field": "other_id"})
+    other = locked.get(other_id)
+    if other is None:
+        raise NotFound(_("Customer not found."), {"field": "other_id"})
+    if survivor.is_archived or other.is_archived:
+        raise Conflict(
+            "archived",
+            _("Restore archived customers before merging them."),
+            {"archived_ids": [c.pk for c in (survivor, other) if c.is_archived]},
+        )
+    choice = _merge_choices(survivor, other, fields)
+    before = customer_snapshot(survivor)
+    merged_customer = customer_snapshot(other)
+    data = {
+        f: getattr(other, f)
+        for f in MERGE_FIELDS
+        if choice[f] == OTHER and getattr(other, f) != getattr(survivor, f)
+    }
+    values = _validated(actor=actor, data=data, current=survivor)[0] if data else {}
+
+    _move_related(other=other, survivor=survivor)
+    phones, emails = _merge_contact_points(survivor=survivor, other=other)
+    survivor.tags.add(*other.tags.all())
+    for field, value in values.items():
+        setattr(survivor, field, value)
+    if survivor.organization_id in (survivor.pk, other.pk):
+        survivor.organization_id = None  # it was a contact person of the card merged into it
+    _refresh_search(survivor, phones, emails)
+    survivor.version += 1
+    survivor.full_clean(exclude=["organization", "owner", "team", "branch", "created_by", "merged_into"])
+    survivor.save()
+
+    archived_at = timezone.now()
+    other.merged_into = survivor
+    other.archived_at = archived_at
+    other.version += 1
+    _refresh_search(other, [], [])
+    other.save()
+    _ensure_in_scope(actor, survivor.pk)
+
+    changes: dict[str, Any] = diff(before, customer_snapshot(survivor))
+    changes["merged_from"] = {"before": None, "after": other.pk}
+    changes["merged_customer"] = merged_customer
+    audit_record(actor=actor, action=AuditAction.MERGE, obj=survivor, changes=changes)
+    audit_record(
+        actor=actor,
+        action=AuditAction.MERGE,
+        obj=other,
+        changes={
+            "merged_into": {"before": None, "after": survivor.pk},
+            "archived_at": {"before": None, "after": archived_at.isoformat()},
+        },
+    )
+    return survivor
+
+
+def customer_merge_exact_all(*, actor: User) -> int:
+    """Admins: merge every exact duplicate group (same phone, email or tax code) the actor sees into its
+    oldest member, with the default field choices. One transaction per group; a group that cannot be
+    merged (a rule refuses it) is skipped. Returns how many customers were merged away."""
+    require_action(actor, OBJECT_TYPE, Action.OVERRIDE_DUPLICATE)
+    require_action(actor, OBJECT_TYPE, Action.MERGE)
+    merged = 0
+    failed: set[str] = set()
+    while True:
+        groups = [
+            g
+            for g in customer_duplicate_groups(actor=actor, kind="exact", limit=DUPLICATES_MAX_LIMIT)
+            if g.key not in failed
+        ]
+        progress = 0
+        gone: set[int] = set()
+        for group in groups:
+            ids = [pk for pk in group.customer_ids if pk not in gone]
+            if len(ids) < 2:
+                continue
+            survivor_id, others = ids[0], ids[1:]
+            try:
+                with transaction.atomic():
+                    for other_id in others:
+                        customer_merge(actor=actor, survivor_id=survivor_id, other_id=other_id)
+            except ApplicationError:
+                failed.add(group.key)
+                continue
+            gone.update(others)
+            merged += len(others)
+            progress += 1
+        if progress == 0:
+            return merged
 
 
 def customer_reindex(*, id_from: int, id_to: int) -> int:

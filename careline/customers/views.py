@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -22,7 +23,7 @@ from careline.customers.choices import ContactKind, ContactLabel, CustomerKind
 from careline.customers.forms import ConsentForm, CustomerFilterForm, CustomerForm, NoteForm, ward_choices
 from careline.customers.models import Customer
 from careline.customers.selectors import OBJECT_TYPE, CustomerFilters
-from careline.vn import format_phone
+from careline.vn import format_phone, format_vnd
 from careline.web.templatetags.careline import dmy_text, province_name
 
 
@@ -84,6 +85,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "can_add": actor.allows(OBJECT_TYPE, Action.ADD),
         "can_import": actor.allows(OBJECT_TYPE, Action.IMPORT),
         "can_export": actor.allows(OBJECT_TYPE, Action.EXPORT),
+        "can_merge": actor.allows(OBJECT_TYPE, Action.MERGE),
         "appending": bool(cursor),
     }
     if htmx_partial(request):
@@ -103,6 +105,7 @@ def _detail_context(request: HttpRequest, customer: Any) -> dict[str, Any]:
         "contact_persons": selectors.customer_visible(actor=actor).filter(organization=customer)[:50]
         if customer.kind == CustomerKind.ORGANIZATION
         else [],
+        "merged_into": customer.merged_into if customer.merged_into_id else None,
         "can_change": actor.allows(OBJECT_TYPE, Action.CHANGE) and not customer.is_archived,
         "can_archive": actor.allows(OBJECT_TYPE, Action.DELETE),
         "note_form": NoteForm(),
@@ -125,7 +128,11 @@ HISTORY_LABELS = {
     "consent.care_calls": _lazy("Consent: care calls"),
     "consent.marketing": _lazy("Consent: marketing"),
     "archived_at": _lazy("Archived"),
+    "merged_from": _lazy("Merged from"),
+    "merged_into": _lazy("Merged into"),
+    "merged_customer": _lazy("Merged card"),
 }
+MERGE_KEYS = ("merged_from", "merged_into")
 
 
 def _history_label(key: str) -> str:
@@ -142,6 +149,8 @@ def _history_value(key: str, value: Any, names: dict[tuple[str, str], str] | Non
     `names` maps (field, id) to the related object's name (loaded once per page, see `_related_names`)."""
     if value in (None, "", []):
         return "—"
+    if key in MERGE_KEYS:
+        return (names or {}).get(("customer", str(value)), f"#{value}")
     if isinstance(value, bool):
         return str(_("Yes") if value else _("No"))
     if isinstance(value, list):
@@ -172,7 +181,15 @@ def _related_names(events: list[Any]) -> dict[tuple[str, str], str]:
             for value in (change.get("before"), change.get("after")):
                 if value is not None and str(value).isdigit():
                     wanted.setdefault(key.removesuffix("_id"), set()).add(str(value))
+        for key in MERGE_KEYS:
+            change = (ev.changes or {}).get(key)
+            if isinstance(change, dict):
+                for value in (change.get("before"), change.get("after")):
+                    if value is not None and str(value).isdigit():
+                        wanted.setdefault("customer", set()).add(str(value))
     names: dict[tuple[str, str], str] = {}
+    for c in Customer.objects.filter(pk__in=wanted.pop("customer", set())):
+        names[("customer", str(c.pk))] = f"{c.full_name} (#{c.pk})"
     for name, ids in wanted.items():
         try:
             field = Customer._meta.get_field(name)
@@ -184,6 +201,16 @@ def _related_names(events: list[Any]) -> dict[tuple[str, str], str]:
     return names
 
 
+def _merged_summary(snapshot: Any) -> str:
+    """One line for the card merged into this one: its name, phones and emails as they were."""
+    if not isinstance(snapshot, dict):
+        return ""
+    parts = [str(snapshot.get("full_name") or "")]
+    parts += [format_phone(p) for p in snapshot.get("phones") or []]
+    parts += [str(e) for e in snapshot.get("emails") or []]
+    return " · ".join(p for p in parts if p)
+
+
 @login_required
 @require_GET
 def customer_history(request: HttpRequest, customer_id: int) -> HttpResponse:
@@ -193,6 +220,7 @@ def customer_history(request: HttpRequest, customer_id: int) -> HttpResponse:
     rows = [
         {
             "event": ev,
+            "other_card": ev.object_repr if ev.object_id != str(customer.pk) else "",
             "changes": [
                 (
                     _history_label(k),
@@ -200,8 +228,9 @@ def customer_history(request: HttpRequest, customer_id: int) -> HttpResponse:
                     _history_value(k, c.get("after"), names),
                 )
                 for k, c in (ev.changes or {}).items()
-                if isinstance(c, dict)
+                if isinstance(c, dict) and k != "merged_customer"
             ],
+            "merged_customer": _merged_summary((ev.changes or {}).get("merged_customer")),
         }
         for ev in events
     ]
@@ -436,3 +465,147 @@ def customer_consent_add(request: HttpRequest, customer_id: int) -> HttpResponse
     else:
         messages.success(request, _("Consent recorded."))
     return redirect("customers:detail", customer.pk)
+
+
+# --- duplicates and merge --------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def customer_duplicates(request: HttpRequest) -> HttpResponse:
+    actor = request.user
+    if not actor.allows(OBJECT_TYPE, Action.MERGE):
+        return HttpResponseForbidden(_("You cannot merge customers."))
+    kind = request.GET.get("kind", "all")
+    if kind not in selectors.DUPLICATE_KINDS:
+        kind = "all"
+    groups = selectors.customer_duplicate_groups(actor=actor, kind=kind, limit=100)
+    rows = []
+    for group in groups:
+        first = group.customers[0]
+        rows.append(
+            {
+                "group": group,
+                "percent": round(group.score * 100),
+                "pairs": [(first, other) for other in group.customers[1:]],
+            }
+        )
+    context = {
+        "rows": rows,
+        "kind": kind,
+        "kinds": [("all", _("All")), ("exact", _("Exact")), ("likely", _("Likely"))],
+        "can_merge_all": actor.allows(OBJECT_TYPE, Action.OVERRIDE_DUPLICATE),
+    }
+    return render(request, "customers/duplicates.html", context)
+
+
+@login_required
+@require_POST
+def customer_merge_exact(request: HttpRequest) -> HttpResponse:
+    actor = request.user
+    if not actor.allows(OBJECT_TYPE, Action.OVERRIDE_DUPLICATE):
+        return HttpResponseForbidden(_("Only administrators can merge all duplicates at once."))
+    try:
+        merged = services.customer_merge_exact_all(actor=actor)
+    except PermissionDenied as exc:
+        return HttpResponseForbidden(exc.message)
+    messages.success(request, _("%(n)d duplicate customers merged.") % {"n": merged})
+    return redirect("customers:duplicates")
+
+
+def _merge_display(customer: Customer, field: str) -> str:
+    """A field of a customer as the card shows it (for the side-by-side merge table)."""
+    if field == "owner_id":
+        return str(customer.owner) if customer.owner_id else "—"
+    if field == "organization_id":
+        return customer.organization.full_name if customer.organization else "—"
+    value = getattr(customer, field)
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    if field == "receivable_amount":
+        return format_vnd(value)
+    return _history_value(field, value)
+
+
+def _merge_rows(survivor: Customer, other: Customer, choice: dict[str, str]) -> list[dict[str, Any]]:
+    rows = []
+    for field in services.MERGE_FIELDS:
+        mine, theirs = getattr(survivor, field), getattr(other, field)
+        if mine == theirs:
+            continue
+        rows.append(
+            {
+                "field": field,
+                "label": _history_label(field),
+                "survivor": _merge_display(survivor, field),
+                "other": _merge_display(other, field),
+                "choice": choice.get(field, services.SURVIVOR),
+            }
+        )
+    return rows
+
+
+def _union_preview(survivor: Customer, other: Customer) -> dict[str, list[str]]:
+    """The phones, emails and tags the survivor will have after the merge (all of both, survivor's first)."""
+    out: dict[str, list[str]] = {"phones": [], "emails": [], "tags": []}
+    for c in (survivor, other):
+        for p in c.contact_points.all():
+            key = "phones" if p.kind == ContactKind.PHONE else "emails"
+            shown = format_phone(p.value) if p.kind == ContactKind.PHONE else p.value
+            if shown not in out[key]:
+                out[key].append(shown)
+        for t in c.tags.all():
+            if t.name not in out["tags"]:
+                out["tags"].append(t.name)
+    return out
+
+
+@login_required
+def customer_merge(request: HttpRequest, customer_id: int, other_id: int) -> HttpResponse:
+    """Compare two customers side by side, choose a value per differing field, then merge `other` into
+    `customer` (the survivor)."""
+    actor = request.user
+    survivor = _get_or_404(request, customer_id)
+    if not actor.allows(OBJECT_TYPE, Action.MERGE):
+        return HttpResponseForbidden(_("You cannot merge customers."))
+    other = _get_or_404(request, other_id)
+    error = ""
+    status = 200
+    choice = services.customer_merge_defaults(survivor, other)
+    if request.method == "POST":
+        fields = {
+            field: request.POST[f"field_{field}"]
+            for field in services.MERGE_FIELDS
+            if request.POST.get(f"field_{field}") in (services.SURVIVOR, services.OTHER)
+        }
+        try:
+            services.customer_merge(actor=actor, survivor_id=survivor.pk, other_id=other.pk, fields=fields)
+        except PermissionDenied as exc:
+            return HttpResponseForbidden(exc.message)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except ValidationFailed as exc:
+            error = "; ".join(f"{_history_label(f)}: {' '.join(msgs)}" for f, msgs in exc.fields.items())
+            status = 422
+            choice = services.customer_merge_defaults(survivor, other, fields)
+        except ApplicationError as exc:
+            error, status = exc.message, exc.status
+        else:
+            messages.success(
+                request,
+                _("%(other)s was merged into this customer.") % {"other": other.full_name},
+            )
+            return redirect("customers:detail", survivor.pk)
+    elif survivor.pk == other.pk:
+        error, status = _("A customer cannot be merged with itself."), 409
+    elif survivor.is_archived or other.is_archived:
+        error, status = _("Restore archived customers before merging them."), 409
+    context = {
+        "survivor": survivor,
+        "other": other,
+        "rows": _merge_rows(survivor, other, choice),
+        "union": _union_preview(survivor, other),
+        "error": error,
+        "blocked": survivor.pk == other.pk or survivor.is_archived or other.is_archived,
+    }
+    return render(request, "customers/merge.html", context, status=status)

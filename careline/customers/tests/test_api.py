@@ -41,6 +41,10 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
         "/{id}/consents",
         {"purpose": "marketing", "status": "granted", "method": "paper"},
     ),
+    "duplicates": ("GET", "/duplicates", None),
+    "merge_exact": ("POST", "/duplicates/merge-exact", None),
+    # The refusal tests never get as far as the other customer: 404/403 come from the survivor first.
+    "merge": ("POST", "/{id}/merge", {"other_id": 999_998}),
 }
 OBJECT_ENDPOINTS = [name for name, (_m, path, _b) in ENDPOINTS.items() if "{id}" in path]
 
@@ -207,6 +211,15 @@ FORBIDDEN = [
     ("notes_add", "care_head"),
     ("consents_add", "care_head"),
     ("consents_add", "academic_hn"),
+    ("duplicates", "consultant_hn"),
+    ("duplicates", "director"),
+    ("duplicates", "care_head"),
+    ("merge_exact", "supervisor_hn"),
+    ("merge_exact", "manager_hn"),
+    ("merge_exact", "consultant_hn"),
+    ("merge", "consultant_hn"),
+    ("merge", "director"),
+    ("merge", "care_agent_hn"),
 ]
 
 

@@ -48,3 +48,13 @@ def test_forbidden_is_refused_before_the_form_is_checked(org, path, data):
     c = make_customer(org.consultant_hn)
     r = web_client(org.director).post(f"/customers/{c.pk}/{path}/", data)
     assert r.status_code == 403
+
+
+def test_duplicate_reasons_are_vietnamese_by_default(org):
+    mine = {"owner_id": org.supervisor_hn.pk}
+    make_customer(org.admin, full_name="Hoa Nguyễn", phones=["0912 345 678"], **mine)
+    make_customer(
+        org.admin, full_name="Nguyễn Thị Hoa", phones=["0912 345 678"], allow_duplicate=True, **mine
+    )
+    html = web_client(org.supervisor_hn).get("/customers/duplicates/").content.decode()
+    assert "Trùng số điện thoại 0912 345 678" in html

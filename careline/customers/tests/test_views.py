@@ -54,13 +54,24 @@ PAGES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
         "/customers/{id}/consents/",
         {"purpose": "marketing", "status": "granted", "method": "paper", "evidence": ""},
     ),
+    "duplicates": ("GET", "/customers/duplicates/", None),
+    "merge_exact": ("POST", "/customers/duplicates/merge-exact/", {}),
+    # {other} is the customer merged away; refusals come from the survivor ({id}) first.
+    "merge": ("GET", "/customers/{id}/merge/{other}/", None),
+    "merge_post": ("POST", "/customers/{id}/merge/{other}/", {"field_full_name": "other"}),
 }
 OBJECT_PAGES = [name for name, (_m, url, _d) in PAGES.items() if "{id}" in url]
 
 
-def hit(client: Client, name: str, customer_id: int | None = None, data: dict[str, Any] | None = None):
+def hit(
+    client: Client,
+    name: str,
+    customer_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    other_id: int = 999_998,
+):
     method, url, default = PAGES[name]
-    url = url.format(id=customer_id)
+    url = url.format(id=customer_id, other=other_id)
     if method == "GET":
         return client.get(url)
     return client.post(url, data if data is not None else default)
@@ -79,7 +90,10 @@ def test_every_url_is_in_the_matrix():
     from careline.customers.urls import urlpatterns
 
     covered = {
-        url.removeprefix("/customers/").replace("{id}", "<int:customer_id>") for _m, url, _d in PAGES.values()
+        url.removeprefix("/customers/")
+        .replace("{id}", "<int:customer_id>")
+        .replace("{other}", "<int:other_id>")
+        for _m, url, _d in PAGES.values()
     }
     assert {str(p.pattern) for p in urlpatterns} == covered
 
@@ -125,6 +139,14 @@ FORBIDDEN = [
     ("restore", "consultant_hn"),
     ("note_add", "director"),
     ("consent_add", "care_head"),
+    ("duplicates", "consultant_hn"),
+    ("duplicates", "director"),
+    ("merge_exact", "supervisor_hn"),
+    ("merge_exact", "manager_hn"),
+    ("merge", "consultant_hn"),
+    ("merge", "director"),
+    ("merge_post", "consultant_hn"),
+    ("merge_post", "care_head"),
 ]
 
 
