@@ -92,10 +92,7 @@ class JobStartedOut(Schema):
 
 
 def _filters(query: ListQuery) -> selectors.CustomerFilters:
-    return selectors.CustomerFilters(
-        q=query.q, stage=query.stage, owner=query.owner, team=query.team, branch=query.branch, tag=query.tag,
-        province=query.province, source=query.source, archived=query.archived,
-    )  # fmt: skip
+    return selectors.CustomerFilters.from_data(query)
 
 
 def _etag(version: int) -> str:

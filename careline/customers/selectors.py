@@ -45,6 +45,13 @@ class CustomerFilters:
     source: str = ""
     archived: bool = False
 
+    @classmethod
+    def from_data(cls, data: Any) -> CustomerFilters:
+        """Filters from a form's cleaned_data, a query schema or CLI options (unknown keys ignored)."""
+        get = data.get if isinstance(data, dict) else lambda key, default=None: getattr(data, key, default)
+        values = {name: get(name, None) for name in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in values.items() if v is not None})
+
 
 def customer_visible(*, actor: Any, include_archived: bool = True) -> QuerySet[Customer]:
     """All customers the actor may see (the single place scope is applied for customers)."""

@@ -51,17 +51,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     error = ""
     if form.is_bound and form.is_valid():
         cd = form.cleaned_data
-        filters = CustomerFilters(
-            q=cd["q"],
-            stage=cd["stage"],
-            owner=cd["owner"],
-            team=cd["team"],
-            branch=cd["branch"],
-            tag=cd["tag"],
-            province=cd["province"],
-            source=cd["source"],
-            archived=cd["archived"],
-        )
+        filters = CustomerFilters.from_data(cd)
         sort = cd["sort"]
     elif form.is_bound:
         error = _("Some filters are not valid and were ignored.")

@@ -210,11 +210,7 @@ def export_customers(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.POST)
     filters = CustomerFilters()
     if form.is_valid():
-        cd = form.cleaned_data
-        filters = CustomerFilters(
-            q=cd["q"], stage=cd["stage"], owner=cd["owner"], team=cd["team"], branch=cd["branch"], tag=cd["tag"],
-            province=cd["province"], source=cd["source"], archived=cd["archived"],
-        )  # fmt: skip
+        filters = CustomerFilters.from_data(form.cleaned_data)
     fmt = request.POST.get("format", "xlsx")
     try:
         job = services.export_start(

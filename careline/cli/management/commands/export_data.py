@@ -34,11 +34,7 @@ class Command(BaseCommand):
         fmt = target.suffix.lower().lstrip(".")
         if fmt not in ("csv", "xlsx"):
             raise CommandError("The file name must end in .csv or .xlsx")
-        filters = CustomerFilters(
-            q=options["q"], stage=options["stage"], owner=options["owner"], team=options["team"],
-            branch=options["branch"], tag=options["tag"], province=options["province"], source=options["source"],
-            archived=options["archived"],
-        )  # fmt: skip
+        filters = CustomerFilters.from_data(options)
         token = context.activate(context.RequestContext(source="cli"))
         try:
             job = services.export_start(
