@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.tasks import task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
 
 from careline.imports import services
 
@@ -15,3 +17,9 @@ def import_run_task(job_id: int) -> str:
 @task()
 def export_run_task(job_id: int) -> str:
     return services.export_run(job_id=job_id).status
+
+
+@db_periodic_task(crontab(hour="3", minute="15"))
+def purge_old_job_files() -> int:
+    """Every night: delete files (uploads, error reports, exports) of jobs finished more than 30 days ago."""
+    return services.jobs_purge(older_than_days=30)

@@ -373,3 +373,20 @@ def test_row_errors_are_summarised_in_vietnamese(org):
     assert "Số điện thoại không hợp lệ" in html
     assert "Ngày không hợp lệ (ghi ngày/tháng/năm)" in html
     assert "Không nhận ra tỉnh / thành phố" in html
+
+
+def test_old_job_files_are_purged(org):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from careline.imports.tasks import purge_old_job_files
+
+    old = run(org.supervisor_hn, csv_bytes([*GOOD, ["Sai", "1", "", "", ""]]))
+    recent = run(org.supervisor_hn, csv_bytes([*GOOD[:1], ["Sai", "1", "", "", ""]]))
+    Job.objects.filter(pk=old.pk).update(finished_at=timezone.now() - dt.timedelta(days=31))
+    assert services.job_result_path(old) is not None
+    assert purge_old_job_files.call_local() == 1
+    assert services.job_result_path(old) is None
+    assert services.job_result_path(recent) is not None
+    assert Job.objects.filter(pk=old.pk).exists()  # the record stays
