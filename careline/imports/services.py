@@ -208,8 +208,12 @@ def import_launch(
         raise ValidationFailed({"mode": [_("Choose create, update or skip.")]})
     if owner_id is not None and not user_list_assignable(actor=actor).filter(pk=owner_id).exists():
         raise ValidationFailed({"owner_id": [_("You cannot assign customers to this user.")]})
-    table = import_job_table(job)
-    _mapping(table, job.options.get("columns"))
+    headers = job.options.get("headers")
+    if headers is None:  # drafts made before headers were stored
+        headers = import_job_table(job).headers
+    problems = Mapping(columns=list(job.options.get("columns") or [])).validate(headers)
+    if problems:  # checked against the headers stored at upload: no second read of a big file
+        raise ValidationFailed({"mapping": problems}, _("The column mapping is not usable."))
     job.options = {
         **job.options,
         "mode": mode,
