@@ -64,6 +64,7 @@ def customers_bulk_insert(
     *,
     batch_size: int = 5000,
     progress: Callable[[int], None] | None = None,
+    analyze_after: int = ANALYZE_AFTER,
 ) -> list[int]:
     """Insert customers (with phones, emails, tags) in batches; returns the new ids in input order.
 
@@ -112,16 +113,24 @@ def customers_bulk_insert(
         done += len(batch)
         if progress:
             progress(done)
-    if done >= ANALYZE_AFTER and vendor == "postgresql" and not connection.in_atomic_block:
-        # Fresh statistics, or the planner keeps choosing plans for the empty table (autovacuum may be off).
-        with connection.cursor() as cur:
-            for table in (
-                "customers_customer",
-                ContactPoint._meta.db_table,
-                Customer.tags.through._meta.db_table,
-            ):
-                cur.execute(f"ANALYZE {table}")
+    if done >= analyze_after:
+        customers_analyze()
     return new_ids
+
+
+def customers_analyze() -> None:
+    """Refresh PostgreSQL's statistics of the customer tables after a big load, or the planner keeps plans
+    made for the empty table (searches 10x slower until autovacuum, which may be off, gets to it).
+    ANALYZE is allowed inside a transaction (an import's), unlike VACUUM."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cur:
+        for table in (
+            "customers_customer",
+            ContactPoint._meta.db_table,
+            Customer.tags.through._meta.db_table,
+        ):
+            cur.execute(f"ANALYZE {table}")
 
 
 def _reserve_ids(n: int) -> list[int]:
