@@ -20,23 +20,63 @@ class TeamKind(models.TextChoices):
     MANAGEMENT = "management", _("Management")
 
 
-# Object types that roles grant scopes on. Later domains add theirs here.
-OBJECT_TYPES = ["customer"]
+# Object types that roles grant scopes on. Later domains add theirs here (and a data migration).
+OBJECT_TYPES = ["customer", "inquiry", "activity", "quota"]
 
-# The default matrix (role → object type → (scope, actions)). Loaded by a data migration and by
+# The default matrix (role → object type → (scope, actions)). Loaded by data migrations and by
 # `accounts.services.role_defaults_apply`; admins may change the rows afterwards in the admin site.
+# inquiry: leads/inquiries, their allocation (assign) and intake set-up (configure: rules, forms, hooks).
+# activity: calls, emails, meetings… (configure: email templates). quota: targets (configure: define them).
 ALL_ACTIONS = ["view", "add", "change", "delete", "merge", "import", "export", "override_duplicate"]
+INQUIRY_ALL = ["view", "add", "change", "delete", "assign", "configure", "export"]
+ACTIVITY_ALL = ["view", "add", "change", "delete", "configure", "export"]
 DEFAULT_ROLE_SCOPES: dict[str, dict[str, tuple[str, list[str]]]] = {
-    RoleCode.ADMIN: {"customer": ("all", ALL_ACTIONS)},
-    RoleCode.DIRECTOR: {"customer": ("all", ["view", "export"])},
+    RoleCode.ADMIN: {
+        "customer": ("all", ALL_ACTIONS),
+        "inquiry": ("all", INQUIRY_ALL),
+        "activity": ("all", ACTIVITY_ALL),
+        "quota": ("all", ["view", "configure"]),
+    },
+    RoleCode.DIRECTOR: {
+        "customer": ("all", ["view", "export"]),
+        "inquiry": ("all", ["view", "export"]),
+        "activity": ("all", ["view", "export"]),
+        "quota": ("all", ["view"]),
+    },
     RoleCode.BRANCH_MANAGER: {
-        "customer": ("branch", ["view", "add", "change", "delete", "merge", "import", "export"])
+        "customer": ("branch", ["view", "add", "change", "delete", "merge", "import", "export"]),
+        "inquiry": ("branch", INQUIRY_ALL),
+        "activity": ("branch", ["view", "add", "change", "delete", "export"]),
+        "quota": ("branch", ["view", "configure"]),
     },
     RoleCode.SUPERVISOR: {
-        "customer": ("team", ["view", "add", "change", "delete", "merge", "import", "export"])
+        "customer": ("team", ["view", "add", "change", "delete", "merge", "import", "export"]),
+        "inquiry": ("team", ["view", "add", "change", "delete", "assign", "configure"]),
+        "activity": ("team", ["view", "add", "change", "delete", "configure"]),
+        "quota": ("team", ["view", "configure"]),
     },
-    RoleCode.CONSULTANT: {"customer": ("own", ["view", "add", "change"])},
-    RoleCode.CARE_HEAD: {"customer": ("all", ["view"])},
-    RoleCode.CARE_AGENT: {"customer": ("own", ["view", "change"])},
-    RoleCode.ACADEMIC: {"customer": ("branch", ["view"])},
+    RoleCode.CONSULTANT: {
+        "customer": ("own", ["view", "add", "change"]),
+        "inquiry": ("own", ["view", "add", "change"]),
+        "activity": ("own", ["view", "add", "change", "delete"]),
+        "quota": ("own", ["view"]),
+    },
+    RoleCode.CARE_HEAD: {
+        "customer": ("all", ["view"]),
+        "inquiry": ("all", ["view"]),
+        "activity": ("all", ["view", "add", "change"]),
+        "quota": ("all", ["view"]),
+    },
+    RoleCode.CARE_AGENT: {
+        "customer": ("own", ["view", "change"]),
+        "inquiry": ("own", ["view", "add"]),
+        "activity": ("own", ["view", "add", "change"]),
+        "quota": ("own", ["view"]),
+    },
+    RoleCode.ACADEMIC: {
+        "customer": ("branch", ["view"]),
+        "inquiry": ("branch", ["view"]),
+        "activity": ("branch", ["view", "add"]),
+        "quota": ("own", ["view"]),
+    },
 }

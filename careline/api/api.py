@@ -82,10 +82,18 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
     )
 
 
+from careline.activities.api import quotas_router  # noqa: E402
+from careline.activities.api import router as activities_router  # noqa: E402
 from careline.customers.api import router as customers_router  # noqa: E402
 from careline.imports.api import jobs_router  # noqa: E402
 from careline.imports.api import router as imports_router  # noqa: E402
+from careline.sales.api import hooks_router, inquiries_router, leads_router  # noqa: E402
 
 api.add_router("/customers", customers_router)
 api.add_router("/imports", imports_router)
 api.add_router("/jobs", jobs_router)
+api.add_router("/inquiries", inquiries_router)
+api.add_router("/leads", leads_router)
+api.add_router("/hooks", hooks_router)
+api.add_router("/activities", activities_router)
+api.add_router("/quotas", quotas_router)

@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "careline.accounts",
     "careline.customers",
     "careline.imports",
+    "careline.sales",
+    "careline.activities",
     "careline.api",
     "careline.web",
     "careline.cli",

@@ -38,6 +38,8 @@ class Action(models.TextChoices):
     IMPORT = "import", _("Import")
     EXPORT = "export", _("Export")
     OVERRIDE_DUPLICATE = "override_duplicate", _("Create despite a duplicate")
+    ASSIGN = "assign", _("Assign / reclaim")
+    CONFIGURE = "configure", _("Configure (rules, quotas, channels)")
 
 
 class ScopedActor(Protocol):

@@ -344,13 +344,14 @@ def test_roles_ensure_defaults_is_idempotent(org):
 
     counts = (Role.objects.count(), RoleScope.objects.count())
     roles_ensure_defaults()
-    assert (Role.objects.count(), RoleScope.objects.count()) == counts == (8, 8)
+    assert (Role.objects.count(), RoleScope.objects.count()) == counts == (8, 8 * 4)
     # A missing default scope is put back; an admin's edit of an existing one is kept.
     RoleScope.objects.filter(role__code="director").delete()
     RoleScope.objects.filter(role__code="consultant").update(scope="team")
     roles_ensure_defaults()
-    assert RoleScope.objects.get(role__code="director").scope == "all"
-    assert RoleScope.objects.get(role__code="consultant").scope == "team"
+    assert RoleScope.objects.get(role__code="director", object_type="customer").scope == "all"
+    assert RoleScope.objects.get(role__code="director", object_type="inquiry").scope == "all"
+    assert RoleScope.objects.get(role__code="consultant", object_type="customer").scope == "team"
 
 
 def test_new_team_member_sees_team_queue(org):

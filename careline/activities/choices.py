@@ -1,0 +1,61 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("Call")
+    EMAIL = "email", _("Email")
+    MEETING = "meeting", _("Meeting")
+    PROPOSAL = "proposal", _("Proposal sent")
+    OFFER = "offer", _("Offer by phone")
+    NOTE = "note", _("Note")
+    FOLLOW_UP = "follow_up", _("Follow-up")
+
+
+class Outcome(models.TextChoices):
+    """Call outcomes first; the rest apply to other kinds (an email sent, a meeting held…)."""
+
+    NONE = "", _("(none)")
+    REACHED = "reached", _("Reached")
+    NO_ANSWER = "no_answer", _("No answer")
+    BUSY = "busy", _("Busy")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    CALL_BACK = "call_back", _("Call back at…")
+    INTERESTED = "interested", _("Interested")
+    NOT_INTERESTED = "not_interested", _("Not interested")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed to send")
+    HELD = "held", _("Held")
+    CANCELLED = "cancelled", _("Cancelled")
+    DONE = "done", _("Done")
+
+
+CALL_OUTCOMES = [
+    Outcome.REACHED,
+    Outcome.NO_ANSWER,
+    Outcome.BUSY,
+    Outcome.WRONG_NUMBER,
+    Outcome.CALL_BACK,
+    Outcome.INTERESTED,
+    Outcome.NOT_INTERESTED,
+]
+# Outcomes that count as "reached the customer" for the reach rate.
+REACHED_OUTCOMES = [Outcome.REACHED, Outcome.CALL_BACK, Outcome.INTERESTED, Outcome.NOT_INTERESTED]
+
+
+class Period(models.TextChoices):
+    DAY = "day", _("Day")
+    WEEK = "week", _("Week")
+    MONTH = "month", _("Month")
+
+
+class QuotaKind(models.TextChoices):
+    """What a quota counts: activities of one kind, or customers won (stage → customer) by the person."""
+
+    CALL = "call", _("Calls")
+    EMAIL = "email", _("Emails")
+    MEETING = "meeting", _("Meetings")
+    PROPOSAL = "proposal", _("Proposals sent")
+    OFFER = "offer", _("Offers by phone")
+    FOLLOW_UP = "follow_up", _("Follow-ups done")
+    NEW_CUSTOMER = "new_customer", _("New contracts (customers won)")
