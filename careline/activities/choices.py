@@ -41,21 +41,3 @@ CALL_OUTCOMES = [
 ]
 # Outcomes that count as "reached the customer" for the reach rate.
 REACHED_OUTCOMES = [Outcome.REACHED, Outcome.CALL_BACK, Outcome.INTERESTED, Outcome.NOT_INTERESTED]
-
-
-class Period(models.TextChoices):
-    DAY = "day", _("Day")
-    WEEK = "week", _("Week")
-    MONTH = "month", _("Month")
-
-
-class QuotaKind(models.TextChoices):
-    """What a quota counts: activities of one kind, or customers won (stage → customer) by the person."""
-
-    CALL = "call", _("Calls")
-    EMAIL = "email", _("Emails")
-    MEETING = "meeting", _("Meetings")
-    PROPOSAL = "proposal", _("Proposals sent")
-    OFFER = "offer", _("Offers by phone")
-    FOLLOW_UP = "follow_up", _("Follow-ups done")
-    NEW_CUSTOMER = "new_customer", _("New contracts (customers won)")

@@ -82,11 +82,11 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
     )
 
 
-from careline.activities.api import quotas_router  # noqa: E402
 from careline.activities.api import router as activities_router  # noqa: E402
 from careline.customers.api import router as customers_router  # noqa: E402
 from careline.imports.api import jobs_router  # noqa: E402
 from careline.imports.api import router as imports_router  # noqa: E402
+from careline.kpis.api import quotas_router  # noqa: E402
 from careline.sales.api import hooks_router, inquiries_router, leads_router  # noqa: E402
 
 api.add_router("/customers", customers_router)

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "careline.imports",
     "careline.sales",
     "careline.activities",
+    "careline.kpis",
     "careline.api",
     "careline.web",
     "careline.cli",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("leads/", include("careline.sales.urls")),
     path("f/", include("careline.sales.public_urls")),
     path("activities/", include("careline.activities.urls")),
+    path("kpis/", include("careline.kpis.urls")),
     path("accounts/", include("careline.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
