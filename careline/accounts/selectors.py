@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from careline.accounts.models import ApiToken, Branch, Team, User
+from careline.accounts.models import ApiToken, Branch, Notification, Team, User
 from careline.core.visibility import Scope
 
 
@@ -47,3 +47,15 @@ def branch_list(*, actor: User) -> QuerySet[Branch]:
 
 def token_list(*, actor: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=actor, revoked_at__isnull=True)
+
+
+def notification_list(*, actor: User, unread_only: bool = False, limit: int = 20) -> list[Notification]:
+    """The actor's own notifications, newest first."""
+    qs = Notification.objects.filter(user=actor)
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+def notification_unread_count(*, actor: User) -> int:
+    return Notification.objects.filter(user=actor, read_at__isnull=True).count()

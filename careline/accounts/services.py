@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from careline.accounts.choices import DEFAULT_ROLE_SCOPES, RoleCode
-from careline.accounts.models import ApiToken, Branch, Role, RoleScope, Team, User
+from careline.accounts.models import ApiToken, Branch, Notification, Role, RoleScope, Team, User
 from careline.core.audit import audit_record
 from careline.core.errors import ApplicationError, NotFound, ValidationFailed
 from careline.core.models import AuditAction
@@ -146,3 +146,19 @@ def login_recorded(*, user: Any, ok: bool, username: str = "") -> None:
 def logout_recorded(*, user: Any) -> None:
     if user is not None and getattr(user, "pk", None):
         audit_record(actor=user, action=AuditAction.LOGOUT, obj=user)
+
+
+def notification_send(*, user: Any, kind: str, message: str, url: str = "") -> Notification | None:
+    """Tell one staff member something (a lead allocated to them, a lead reclaimed and why…).
+    Inactive users and missing users get nothing. Not audited: the event that caused it is."""
+    if user is None or not getattr(user, "is_active", False):
+        return None
+    return Notification.objects.create(user=user, kind=kind, message=message[:500], url=url[:300])
+
+
+def notifications_mark_read(*, actor: User, ids: list[int] | None = None) -> int:
+    """Mark the actor's notifications read (all unread ones when `ids` is None). Returns how many."""
+    qs = Notification.objects.filter(user=actor, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
