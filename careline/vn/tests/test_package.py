@@ -19,6 +19,11 @@ def test_all_names_are_exported() -> None:
         "Province", "PROVINCES", "LEGACY_TO_NEW", "province_by_code", "find_province", "province_choices",
         "InvalidDate", "parse_date", "format_date",
         "Ward", "find_ward", "wards_of",
+        "InvalidLunarDate", "LunarDate", "to_lunar", "to_solar", "lunar_month_length", "lunar_new_year",
+        "last_day_of_lunar_year", "next_lunar_occurrence",
+        "Holiday", "public_holidays", "holiday_on", "default_tet_days", "WorkCalendar",
+        "VN_TZ", "WorkingHours", "add_business_time", "business_time_between", "is_business_time",
+        "next_business_moment",
     }  # fmt: skip
     assert set(careline.vn.__all__) == expected
     for name in expected:
@@ -31,6 +36,7 @@ def test_errors_are_value_errors() -> None:
         careline.vn.InvalidTaxCode,
         careline.vn.InvalidMoney,
         careline.vn.InvalidDate,
+        careline.vn.InvalidLunarDate,
     ):
         assert issubclass(error, ValueError)
 
