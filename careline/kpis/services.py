@@ -98,7 +98,9 @@ def _validated(*, actor: Any, data: Mapping[str, Any], current: Quota | None) ->
     user_id = data.get("user_id", current.user_id if current else None)
     team_id = data.get("team_id", current.team_id if current else None)
     if data.get("user_id") and "role" not in data:
-        role_code, team_id = None, None
+        role_code = None
+        if "team_id" not in data:
+            team_id = None
     if data.get("role") and "user_id" not in data:
         user_id = None
     role: Role | None = None
