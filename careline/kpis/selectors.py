@@ -75,7 +75,7 @@ ACTIVITY_QUOTA_KINDS = {
 }
 KIND_ORDER = {kind: i for i, kind in enumerate(QuotaKind.values)}
 PERIOD_ORDER = {period: i for i, period in enumerate(Period.values)}
-STAGE_ORDER = {Stage.LEAD: 0, Stage.PROSPECT: 1, Stage.CUSTOMER: 2}
+STAGE_ORDER: dict[str, int] = {Stage.LEAD: 0, Stage.PROSPECT: 1, Stage.CUSTOMER: 2}
 MAX_ANALYSIS_DAYS = 366
 
 
@@ -175,7 +175,7 @@ def branches_visible(*, actor: Any) -> QuerySet[Branch]:
 
 def quotas_visible(*, actor: Any) -> QuerySet[Quota]:
     """Quota definitions the actor may see: the ones that apply to people in the actor's scope."""
-    qs = Quota.objects.select_related("role", "team", "user")
+    qs = Quota.objects.select_related("role", "team", "user__team")
     if not _can_view(actor):
         return qs.none()
     scope = actor.scope_for(OBJECT_TYPE)
@@ -285,7 +285,7 @@ def activity_counts(
         )
         for period, window in windows.items()
     }
-    rows = (
+    rows: Any = (
         Activity.objects.filter(owner_id__in=list(user_ids))
         .filter(by_time)
         .exclude(outcome__in=NOT_DONE_OUTCOMES)
@@ -618,14 +618,14 @@ def call_analysis(
             stats.duration_count += r["dur_n"]
             stats.duration_total += r["dur_sum"] or 0
     # 2. Outcomes by local hour of day (one grouped query).
-    for r in (
+    for h in (
         calls.annotate(hour=ExtractHour("occurred_at", tzinfo=local_tz()))
         .values("hour", "outcome")
         .annotate(n=Count("id"))
         .order_by()
     ):
-        counts = total.by_hour[int(r["hour"])]
-        counts[r["outcome"]] = counts.get(r["outcome"], 0) + r["n"]
+        counts = total.by_hour[int(h["hour"])]
+        counts[h["outcome"]] = counts.get(h["outcome"], 0) + h["n"]
     # 3. Conversion: the stage at each customer's first call in the period vs the stage now.
     first_overall: dict[int, str] = {}
     first_by_person: dict[tuple[int, int], str] = {}

@@ -222,3 +222,12 @@ def quota_delete(*, actor: Any, quota_id: int) -> None:
         object_repr=label,
         changes=diff(before, {}),
     )
+
+
+def quota_can_change(*, actor: Any, quota: Quota) -> bool:
+    """Whether the actor may edit or delete this (visible) quota — for showing the buttons."""
+    if not actor.allows(OBJECT_TYPE, Action.CONFIGURE):
+        return False
+    return _in_configure_scope(
+        actor, team=quota.team if quota.team_id else None, user=quota.user if quota.user_id else None
+    )
