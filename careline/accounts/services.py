@@ -162,3 +162,23 @@ def notifications_mark_read(*, actor: User, ids: list[int] | None = None) -> int
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     return qs.update(read_at=timezone.now())
+
+
+SYSTEM_USERNAME = "careline-system"
+
+
+def system_user() -> User:
+    """The actor for work nobody signed in for: web-form and webhook intake, scheduled allocation and
+    reclaim. A superuser that cannot sign in (unusable password, no tokens); audit rows name it."""
+    user = User.objects.filter(username=SYSTEM_USERNAME).first()
+    if user is None:
+        user = User(
+            username=SYSTEM_USERNAME,
+            display_name="Careline (hệ thống)",
+            is_superuser=True,
+            is_staff=False,
+            is_active=True,
+        )
+        user.set_unusable_password()
+        user.save()
+    return user

@@ -31,6 +31,8 @@ class AuditAction(models.TextChoices):
     TOKEN_REVOKE = "token_revoke", _("API token revoked")
     EXPORT = "export", _("Exported")
     IMPORT = "import", _("Imported")
+    ASSIGN = "assign", _("Assigned")
+    RECLAIM = "reclaim", _("Reclaimed")
 
 
 class AuditEvent(models.Model):

@@ -531,6 +531,58 @@ def customer_update(
 
 
 @transaction.atomic
+def customer_assign_owner(
+    *, actor: User, customer_id: int, owner: User | None, team_id: int | None, branch_id: int | None, reason: str = ""
+) -> Customer:
+    """Give a customer to a consultant (or back to a team queue with owner None): lead allocation,
+    reclaim and supervisors' manual assignment. The caller (sales services) checks who may assign."""
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("Customer not found."))
+    before = customer_snapshot(customer)
+    customer.owner = owner
+    customer.team_id = team_id if team_id is not None else (owner.team_id if owner else customer.team_id)
+    customer.branch_id = branch_id if branch_id is not None else (owner.branch_id if owner else customer.branch_id)
+    customer.version += 1
+    customer._change_reason = reason[:100]  # type: ignore[attr-defined]  # simple-history's reason column
+    customer.save(update_fields=["owner", "team", "branch", "version", "updated_at"])
+    audit_record(
+        actor=actor, action=AuditAction.UPDATE, obj=customer, changes=diff(before, customer_snapshot(customer))
+    )
+    return customer
+
+
+def customers_assign_owner_bulk(*, rows: list[tuple[int, int | None, int | None, int | None]]) -> int:
+    """Set (owner, team, branch) of many customers in one statement per 1,000 rows: the bulk path of lead
+    allocation. `rows` are (customer_id, owner_id, team_id, branch_id). The caller records the assignment
+    log and one audit event for the batch (row-level history is the assignment log, not simple-history)."""
+    from django.db import connection
+
+    table = Customer._meta.db_table
+    done = 0
+    with connection.cursor() as cur:
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
+            if connection.vendor == "postgresql":
+                cur.execute(
+                    f"UPDATE {table} AS c SET owner_id = v.owner_id, team_id = v.team_id, branch_id = v.branch_id,"
+                    " version = c.version + 1, updated_at = now()"
+                    " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
+                    " AS v(id, owner_id, team_id, branch_id) WHERE c.id = v.id",
+                    [[r[0] for r in chunk], [r[1] for r in chunk], [r[2] for r in chunk], [r[3] for r in chunk]],
+                )
+            else:
+                now = timezone.now()
+                cur.executemany(
+                    f"UPDATE {table} SET owner_id = %s, team_id = %s, branch_id = %s, version = version + 1,"
+                    " updated_at = %s WHERE id = %s",
+                    [(r[1], r[2], r[3], now, r[0]) for r in chunk],
+                )
+            done += len(chunk)
+    return done
+
+
+@transaction.atomic
 def customer_archive(*, actor: User, customer_id: int) -> Customer:
     """Archive (soft-delete) a customer: hidden from lists, restorable."""
     customer = _locked_for_write(actor, customer_id, Action.DELETE)

@@ -70,6 +70,8 @@ class AllocationRule(TimeStampedModel):
     respect_working_hours = models.BooleanField(_("only during working hours"), default=True)
     work_start = models.TimeField(_("working hours start"), default="08:00")
     work_end = models.TimeField(_("working hours end"), default="17:30")
+    # Rotation state (member id → deficit, see sales.allocation); written under the rule's row lock.
+    rotation = models.JSONField(_("rotation state"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("allocation rule")
@@ -82,7 +84,7 @@ class AllocationRule(TimeStampedModel):
 
 class AllocationMember(models.Model):
     """A consultant in a rule's rotation. `position` fixes the round-robin order; `capacity` caps open
-    leads (and is the weight of the weighted strategy); `credit` is the rotation state (virtual time)."""
+    leads (and is the weight of the weighted strategy)."""
 
     rule = models.ForeignKey(
         AllocationRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="members"
@@ -98,7 +100,6 @@ class AllocationMember(models.Model):
     skills = models.JSONField(_("product skills"), default=list, blank=True)
     languages = models.JSONField(_("languages"), default=list, blank=True)
     active = models.BooleanField(_("active"), default=True)
-    credit = models.FloatField(_("rotation state"), default=0.0)
     assigned_count = models.PositiveIntegerField(_("leads assigned"), default=0)
     last_assigned_at = models.DateTimeField(_("last assigned at"), null=True, blank=True)
 

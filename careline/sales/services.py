@@ -1,0 +1,988 @@
+"""Lead intake and allocation — every write of the sales app.
+
+* `inquiry_receive` — one inquiry from any channel (API, web form, email, hotline, signed webhooks):
+  de-duplicated by (channel, external id), attached to the customer who already has that phone/email (and
+  handed to that customer's owner), or creating a customer in stage `lead`; then allocated.
+* `inquiry_allocate` / `leads_allocate_queued` — the allocation rules (see `sales.allocation`), one lead at a
+  time under the rule's row lock, or the whole queue in batches (the bulk path).
+* `inquiry_assign` / `inquiries_assign` — a supervisor's manual assignment, `inquiry_reclaim` and
+  `leads_reclaim_overdue` — "thu hồi": no activity within the rule's time → back to the queue, re-allocated
+  to someone else, the previous owner told why.
+Every assignment and reclaim is an `Assignment` row (who, why, which rule) and an audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from careline.accounts.models import User
+from careline.accounts.services import notification_send, system_user
+from careline.core.audit import audit_record
+from careline.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+from careline.core.models import AuditAction
+from careline.core.visibility import Action, require_action
+from careline.customers import selectors as customer_selectors
+from careline.customers import services as customer_services
+from careline.customers.choices import ConsentMethod, ConsentPurpose, ConsentStatus, Source, Stage
+from careline.sales.allocation import Rotation, Slot
+from careline.sales.choices import AssignmentReason, Channel, InquiryStatus, Strategy
+from careline.sales.models import Absence, AllocationMember, AllocationRule, Assignment, Inquiry
+from careline.vn import InvalidPhone, fold, normalize_phone
+from careline.vn.holidays import WorkCalendar
+
+OBJECT_TYPE = "inquiry"
+OPEN_STATUSES = (InquiryStatus.ASSIGNED, InquiryStatus.CONTACTED)
+CALENDAR = WorkCalendar()
+
+# Transparent lead score (0–100): how promptly a lead should be contacted. Shown on the lead.
+CHANNEL_SCORE = {
+    Channel.HOTLINE: 30,
+    Channel.WEB: 25,
+    Channel.ZALO: 20,
+    Channel.FACEBOOK: 20,
+    Channel.EMAIL: 20,
+    Channel.MARKETPLACE: 15,
+    Channel.API: 10,
+}
+
+
+@dataclass
+class InquiryData:
+    """An inquiry as a channel delivers it (already parsed from the form/JSON/email/webhook)."""
+
+    channel: str
+    full_name: str = ""
+    phone: str = ""
+    email: str = ""
+    message: str = ""
+    external_id: str = ""
+    product_interest: str = ""
+    language: str = "vi"
+    province: str = ""
+    consent: bool = False
+    consent_evidence: str = ""
+    received_at: dt.datetime | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    branch_id: int | None = None
+    team_id: int | None = None
+    web_form_id: int | None = None
+    connector_id: int | None = None
+    mailbox_id: int | None = None
+
+
+@dataclass(frozen=True)
+class InquiryResult:
+    inquiry: Inquiry
+    created: bool
+
+
+def inquiry_score(data: InquiryData) -> int:
+    score = CHANNEL_SCORE.get(data.channel, 10)
+    score += 20 if data.phone else 0
+    score += 10 if data.email else 0
+    score += 10 if len(data.message.strip()) >= 20 else 0
+    score += 10 if data.product_interest else 0
+    score += 10 if data.consent else 0
+    return min(score, 100)
+
+
+def _clean(data: InquiryData) -> InquiryData:
+    errors: dict[str, list[str]] = {}
+    if data.channel not in Channel.values:
+        errors.setdefault("channel", []).append(
+            _("Unknown channel. Use one of: %(values)s.") % {"values": ", ".join(Channel.values)}
+        )
+    phone = ""
+    if data.phone and data.phone.strip():
+        try:
+            phone = normalize_phone(data.phone)
+        except InvalidPhone:
+            errors.setdefault("phone", []).append(_("This is not a valid phone number."))
+    email = (data.email or "").strip().lower()
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            errors.setdefault("email", []).append(_("This is not a valid email address."))
+    if not phone and not email and "phone" not in errors and "email" not in errors:
+        errors.setdefault("phone", []).append(_("Give a phone number or an email address."))
+    if len(data.external_id) > 200:
+        errors.setdefault("external_id", []).append(_("At most 200 characters."))
+    if errors:
+        raise ValidationFailed(errors)
+    data.phone = phone
+    data.email = email
+    data.full_name = " ".join((data.full_name or "").split())[:200]
+    data.message = (data.message or "")[:20000]
+    data.product_interest = (data.product_interest or "").strip()[:120]
+    data.language = (data.language or "vi").strip().lower()[:5] or "vi"
+    return data
+
+
+def _existing(data: InquiryData) -> Inquiry | None:
+    if not data.external_id:
+        return None
+    return Inquiry.objects.filter(channel=data.channel, external_id=data.external_id).first()
+
+
+def _source_for(channel: str) -> str:
+    return channel if channel in Source.values else Source.OTHER
+
+
+def inquiry_receive(*, actor: User | None, data: InquiryData, allocate: bool = True) -> InquiryResult:
+    """Take in one inquiry. The same (channel, external id) again returns the first one (created=False).
+
+    `actor` is the signed-in user for the API and the web UI, None for public channels (web forms,
+    webhooks, mailboxes): those act as the system user."""
+    if actor is not None:
+        require_action(actor, OBJECT_TYPE, Action.ADD)
+    data = _clean(data)
+    existing = _existing(data)
+    if existing is not None:
+        return InquiryResult(existing, False)
+    try:
+        with transaction.atomic():
+            inquiry = _receive(actor=actor, data=data)
+    except IntegrityError:
+        # A concurrent delivery of the same event won the race: answer with its inquiry.
+        existing = _existing(data)
+        if existing is None:
+            raise
+        return InquiryResult(existing, False)
+    if allocate and inquiry.status == InquiryStatus.QUEUED:
+        inquiry = inquiry_allocate(inquiry_id=inquiry.pk)
+    return InquiryResult(inquiry, True)
+
+
+def _receive(*, actor: User | None, data: InquiryData) -> Inquiry:
+    system = system_user()
+    matches = customer_selectors.customer_duplicates_of(
+        actor=system,
+        phones=[data.phone] if data.phone else [],
+        emails=[data.email] if data.email else [],
+        tax_code="",
+    )
+    customer = matches[0][2] if matches else None
+    new_customer = customer is None
+    if customer is None:
+        customer = customer_services.customer_create(
+            actor=system,
+            data={
+                "kind": "person",
+                "full_name": data.full_name or data.phone or data.email,
+                "phones": [data.phone] if data.phone else [],
+                "emails": [data.email] if data.email else [],
+                "province": data.province,
+                "stage": Stage.LEAD,
+                "source": _source_for(data.channel),
+                "owner_id": None,
+                "team_id": data.team_id,
+                "branch_id": data.branch_id,
+            },
+            allow_duplicate=True,
+        )
+    inquiry = Inquiry(
+        customer=customer,
+        channel=data.channel,
+        external_id=data.external_id,
+        received_at=data.received_at or timezone.now(),
+        full_name=data.full_name,
+        phone=data.phone,
+        email=data.email,
+        message=data.message,
+        product_interest=data.product_interest,
+        language=data.language,
+        province=data.province or customer.province,
+        consent=data.consent,
+        payload=dict(data.payload),
+        score=inquiry_score(data),
+        new_customer=new_customer,
+        team_id=data.team_id,
+        branch_id=data.branch_id,
+        web_form_id=data.web_form_id,
+        connector_id=data.connector_id,
+        mailbox_id=data.mailbox_id,
+        created_by=actor,
+    )
+    inquiry.full_clean(exclude=["customer", "owner", "team", "branch", "rule", "created_by"])
+    inquiry.save()
+    if data.consent:
+        customer_services.customer_consent_record(
+            actor=system,
+            customer_id=customer.pk,
+            purpose=ConsentPurpose.CARE_CALLS,
+            status=ConsentStatus.GRANTED,
+            method=ConsentMethod.WEB_FORM
+            if data.channel == Channel.WEB
+            else ConsentMethod.EMAIL
+            if data.channel == Channel.EMAIL
+            else ConsentMethod.ZALO
+            if data.channel == Channel.ZALO
+            else ConsentMethod.WEB_FORM,
+            evidence=(
+                data.consent_evidence
+                or _("Inquiry #%(id)s via %(channel)s")
+                % {
+                    "id": inquiry.pk,
+                    "channel": data.channel,
+                }
+            )[:500],
+        )
+    audit_record(
+        actor=actor or system,
+        action=AuditAction.CREATE,
+        obj=inquiry,
+        changes={"channel": [None, data.channel], "customer": [None, customer.pk]},
+    )
+    if not new_customer and customer.owner_id:
+        # A known customer asking again goes to their consultant, who is told.
+        owner = customer.owner
+        _set_owner(
+            inquiry,
+            owner,
+            reason=AssignmentReason.EXISTING_OWNER,
+            actor=None,
+            rule=None,
+            note=_("Existing customer's owner"),
+            move_customer=False,
+        )
+        notification_send(
+            user=owner,
+            kind="inquiry_existing_customer",
+            message=_("%(name)s (your customer) asked again via %(channel)s: %(message)s")
+            % {
+                "name": customer.full_name,
+                "channel": inquiry.get_channel_display(),
+                "message": (data.message or "")[:120],
+            },
+            url=reverse("customers:detail", args=[customer.pk]),
+        )
+    return inquiry
+
+
+# --- allocation ------------------------------------------------------------------------------------
+
+
+def _rule_matches(rule: AllocationRule, inquiry: Inquiry) -> bool:
+    if rule.channels and inquiry.channel not in rule.channels:
+        return False
+    if rule.provinces and inquiry.province not in rule.provinces:
+        return False
+    if rule.languages and (inquiry.language or "vi") not in rule.languages:
+        return False
+    if inquiry.branch_id and rule.branch_id != inquiry.branch_id:
+        return False
+    if inquiry.team_id and rule.team_id != inquiry.team_id:
+        return False
+    if rule.products:
+        wanted = fold(inquiry.product_interest + " " + inquiry.message)
+        if not any(fold(p) in wanted for p in rule.products if p):
+            return False
+    return True
+
+
+def rule_for(inquiry: Inquiry, rules: Iterable[AllocationRule] | None = None) -> AllocationRule | None:
+    """The first active rule (by position) whose conditions all match the inquiry."""
+    candidates = (
+        rules if rules is not None else AllocationRule.objects.filter(active=True).order_by("position", "id")
+    )
+    for rule in candidates:
+        if rule.active and _rule_matches(rule, inquiry):
+            return rule
+    return None
+
+
+def in_working_hours(rule: AllocationRule, now: dt.datetime) -> bool:
+    if not rule.respect_working_hours:
+        return True
+    local = timezone.localtime(now)
+    if not CALENDAR.is_working_day(local.date()):
+        return False
+    start = (
+        rule.work_start
+        if isinstance(rule.work_start, dt.time)
+        else dt.time.fromisoformat(str(rule.work_start))
+    )
+    end = rule.work_end if isinstance(rule.work_end, dt.time) else dt.time.fromisoformat(str(rule.work_end))
+    return start <= local.time() < end
+
+
+def _rotation(
+    rule: AllocationRule, now: dt.datetime, skills_for: Inquiry | None = None
+) -> tuple[Rotation, dict[int, AllocationMember]]:
+    """Load a rule's members with their open-lead counts and availability (three queries)."""
+    members = list(
+        AllocationMember.objects.filter(rule=rule, active=True, user__is_active=True)
+        .select_related("user")
+        .order_by("position", "id")
+    )
+    user_ids = [m.user_id for m in members]
+    open_counts = dict(
+        Inquiry.objects.filter(owner_id__in=user_ids, status__in=OPEN_STATUSES, customer__stage=Stage.LEAD)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values_list("owner_id", "n")
+    )
+    absent = set(
+        Absence.objects.filter(user_id__in=user_ids, starts_at__lte=now, ends_at__gt=now).values_list(
+            "user_id", flat=True
+        )
+    )
+    working = in_working_hours(rule, now)
+    state = rule.rotation or {}
+    slots = []
+    for m in members:
+        available = working and m.user_id not in absent
+        if available and skills_for is not None and m.skills:
+            wanted = fold(skills_for.product_interest + " " + skills_for.message)
+            available = any(fold(s) in wanted for s in m.skills if s)
+        if available and skills_for is not None and m.languages:
+            available = (skills_for.language or "vi") in m.languages
+        slots.append(
+            Slot(
+                key=m.pk,
+                user_id=m.user_id,
+                position=m.position,
+                capacity=m.capacity,
+                open_leads=open_counts.get(m.user_id, 0),
+                credit=float(state.get(str(m.pk), 0.0)),
+                available=available,
+            )
+        )
+    return Rotation(rule.strategy, slots), {m.pk: m for m in members}
+
+
+def _set_owner(
+    inquiry: Inquiry,
+    owner: User | None,
+    *,
+    reason: str,
+    actor: User | None,
+    rule: AllocationRule | None,
+    note: str = "",
+    move_customer: bool = True,
+    now: dt.datetime | None = None,
+) -> Assignment:
+    now = now or timezone.now()
+    previous = inquiry.owner
+    inquiry.owner = owner
+    if owner is not None:
+        inquiry.status = InquiryStatus.ASSIGNED
+        inquiry.assigned_at = now
+        inquiry.team_id = owner.team_id or inquiry.team_id
+        inquiry.branch_id = owner.branch_id or inquiry.branch_id
+        minutes = rule.reclaim_after_minutes if rule is not None else None
+        inquiry.contact_due_at = now + dt.timedelta(minutes=minutes) if minutes else None
+    else:
+        inquiry.status = InquiryStatus.QUEUED
+        inquiry.assigned_at = None
+        inquiry.contact_due_at = None
+    if rule is not None:
+        inquiry.rule = rule
+        inquiry.team_id = inquiry.team_id or rule.team_id
+        inquiry.branch_id = inquiry.branch_id or rule.branch_id
+    inquiry.save(
+        update_fields=[
+            "owner",
+            "status",
+            "assigned_at",
+            "contact_due_at",
+            "team",
+            "branch",
+            "rule",
+            "updated_at",
+        ]
+    )
+    if move_customer and (
+        owner is not None or inquiry.customer.owner_id == (previous.pk if previous else None)
+    ):
+        customer_services.customer_assign_owner(
+            actor=actor or system_user(),
+            customer_id=inquiry.customer_id,
+            owner=owner,
+            team_id=owner.team_id if owner else (rule.team_id if rule else inquiry.team_id),
+            branch_id=owner.branch_id if owner else (rule.branch_id if rule else inquiry.branch_id),
+            reason=reason,
+        )
+    assignment = Assignment.objects.create(
+        created_at=now,
+        inquiry=inquiry,
+        customer_id=inquiry.customer_id,
+        from_user=previous,
+        to_user=owner,
+        reason=reason,
+        rule=rule,
+        actor=actor,
+        note=note[:300],
+    )
+    audit_record(
+        actor=actor or system_user(),
+        action=AuditAction.RECLAIM if reason == AssignmentReason.RECLAIM else AuditAction.ASSIGN,
+        obj=inquiry,
+        changes={
+            "owner": [previous.pk if previous else None, owner.pk if owner else None],
+            "reason": [None, reason],
+            "rule": [None, rule.pk if rule else None],
+        },
+    )
+    return assignment
+
+
+def _notify_assigned(inquiry: Inquiry, owner: User) -> None:
+    notification_send(
+        user=owner,
+        kind="lead_assigned",
+        message=_("New lead for you: %(name)s (%(channel)s)")
+        % {"name": inquiry.customer.full_name, "channel": inquiry.get_channel_display()},
+        url=reverse("customers:detail", args=[inquiry.customer_id]),
+    )
+
+
+def inquiry_allocate(
+    *, inquiry_id: int, now: dt.datetime | None = None, exclude_user_ids: Iterable[int] = ()
+) -> Inquiry:
+    """Allocate one queued inquiry by the rules. Safe under concurrency: the rule's row is locked while its
+    rotation is read and written, and the inquiry's row while it is assigned. Stays queued (in the rule's
+    team queue) when nobody is available."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        inquiry = Inquiry.objects.select_for_update().select_related("customer").filter(pk=inquiry_id).first()
+        if inquiry is None:
+            raise NotFound(_("Inquiry not found."))
+        if inquiry.status != InquiryStatus.QUEUED:
+            return inquiry
+        rule = rule_for(inquiry)
+        if rule is None:
+            return inquiry
+        rule = AllocationRule.objects.select_for_update().get(pk=rule.pk)
+        rotation, members = _rotation(rule, now, skills_for=inquiry)
+        slot = rotation.pick(exclude_users=exclude_user_ids)
+        if slot is None:
+            if inquiry.team_id != rule.team_id or inquiry.rule_id != rule.pk:
+                inquiry.team_id, inquiry.branch_id, inquiry.rule = rule.team_id, rule.branch_id, rule
+                inquiry.save(update_fields=["team", "branch", "rule", "updated_at"])
+            return inquiry
+        member = members[slot.key]
+        rule.rotation = rotation.state()
+        rule.save(update_fields=["rotation", "updated_at"])
+        AllocationMember.objects.filter(pk=member.pk).update(
+            assigned_count=member.assigned_count + 1, last_assigned_at=now
+        )
+        _set_owner(
+            inquiry,
+            member.user,
+            reason=AssignmentReason.RULE,
+            actor=None,
+            rule=rule,
+            note=rule.name,
+            now=now,
+        )
+        _notify_assigned(inquiry, member.user)  # same transaction: no notice for a rolled-back assignment
+    return inquiry
+
+
+@dataclass
+class AllocationStats:
+    considered: int = 0
+    assigned: int = 0
+    still_queued: int = 0
+    per_user: dict[int, int] = field(default_factory=dict)
+
+
+def leads_allocate_queued(
+    *, now: dt.datetime | None = None, batch: int = 2000, limit: int | None = None
+) -> AllocationStats:
+    """Run the queue: allocate every queued inquiry, oldest first, in batches — the bulk path (one rule
+    lock, one rotation load and set-based writes per batch and rule). Used by `careline leads allocate`
+    and the worker's periodic run."""
+    now = now or timezone.now()
+    stats = AllocationStats()
+    rules = list(AllocationRule.objects.filter(active=True).order_by("position", "id"))
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            queued = list(
+                Inquiry.objects.select_for_update(skip_locked=connection.vendor == "postgresql")
+                .filter(status=InquiryStatus.QUEUED, pk__gt=last_id)
+                .order_by("pk")[:batch]
+            )
+            if not queued:
+                break
+            last_id = queued[-1].pk
+            by_rule: dict[int, list[Inquiry]] = defaultdict(list)
+            for inquiry in queued:
+                rule = rule_for(inquiry, rules)
+                if rule is not None:
+                    by_rule[rule.pk].append(inquiry)
+                else:
+                    stats.still_queued += 1
+            stats.considered += len(queued)
+            for rule_id, items in by_rule.items():
+                _allocate_batch(rule_id, items, now, stats)
+        if limit is not None and stats.considered >= limit:
+            break
+    return stats
+
+
+def _allocate_batch(rule_id: int, items: list[Inquiry], now: dt.datetime, stats: AllocationStats) -> None:
+    rule = AllocationRule.objects.select_for_update().get(pk=rule_id)
+    rotation, members = _rotation(rule, now)
+    uses_skills = any(m.skills or m.languages for m in members.values())
+    picks: list[tuple[Inquiry, AllocationMember]] = []
+    for inquiry in items:
+        if uses_skills:
+            # Per-lead eligibility by skill/language: mark the rotation's slots for this lead.
+            wanted = fold(inquiry.product_interest + " " + inquiry.message)
+            base = {s.key: s.available for s in rotation.slots}
+            for s in rotation.slots:
+                m = members[s.key]
+                ok = base[s.key]
+                if ok and m.skills:
+                    ok = any(fold(x) in wanted for x in m.skills if x)
+                if ok and m.languages:
+                    ok = (inquiry.language or "vi") in m.languages
+                s.available = ok
+            slot = rotation.pick()
+            for s in rotation.slots:
+                s.available = base[s.key]
+        else:
+            slot = rotation.pick()
+        if slot is None:
+            stats.still_queued += 1
+            continue
+        picks.append((inquiry, members[slot.key]))
+    rule.rotation = rotation.state()
+    rule.save(update_fields=["rotation", "updated_at"])
+    if not picks:
+        return
+    _write_assignments(rule, picks, now)
+    counts: dict[int, int] = defaultdict(int)
+    for _inquiry, member in picks:
+        counts[member.pk] += 1
+        stats.per_user[member.user_id] = stats.per_user.get(member.user_id, 0) + 1
+    for member_pk, n in counts.items():
+        AllocationMember.objects.filter(pk=member_pk).update(
+            assigned_count=members[member_pk].assigned_count + n, last_assigned_at=now
+        )
+    stats.assigned += len(picks)
+    per_owner: dict[int, int] = defaultdict(int)
+    for _inquiry, member in picks:
+        per_owner[member.user_id] += 1
+    users = {m.user_id: m.user for m in members.values()}
+
+    for user_id, n in per_owner.items():
+        notification_send(
+            user=users[user_id],
+            kind="lead_assigned",
+            message=_("%(count)s new leads allocated to you by “%(rule)s”") % {"count": n, "rule": rule.name},
+            url=reverse("sales:list") + "?mine=1",
+        )
+
+
+def _write_assignments(
+    rule: AllocationRule, picks: list[tuple[Inquiry, AllocationMember]], now: dt.datetime
+) -> None:
+    """Set-based writes for a batch: inquiries, customers' owners, the assignment log, one audit event."""
+    due = now + dt.timedelta(minutes=rule.reclaim_after_minutes) if rule.reclaim_after_minutes else None
+    table = Inquiry._meta.db_table
+    rows = [
+        (i.pk, m.user_id, m.user.team_id or rule.team_id, m.user.branch_id or rule.branch_id)
+        for i, m in picks
+    ]
+    with connection.cursor() as cur:
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
+            if connection.vendor == "postgresql":
+                cur.execute(
+                    f"UPDATE {table} AS q SET owner_id = v.owner_id, team_id = v.team_id, branch_id = v.branch_id,"
+                    " status = %s, assigned_at = %s, contact_due_at = %s, rule_id = %s, updated_at = %s"
+                    " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
+                    " AS v(id, owner_id, team_id, branch_id) WHERE q.id = v.id",
+                    [
+                        InquiryStatus.ASSIGNED,
+                        now,
+                        due,
+                        rule.pk,
+                        now,
+                        [r[0] for r in chunk],
+                        [r[1] for r in chunk],
+                        [r[2] for r in chunk],
+                        [r[3] for r in chunk],
+                    ],
+                )
+            else:
+                cur.executemany(
+                    f"UPDATE {table} SET owner_id = %s, team_id = %s, branch_id = %s, status = %s,"
+                    " assigned_at = %s, contact_due_at = %s, rule_id = %s, updated_at = %s WHERE id = %s",
+                    [(r[1], r[2], r[3], InquiryStatus.ASSIGNED, now, due, rule.pk, now, r[0]) for r in chunk],
+                )
+    customer_services.customers_assign_owner_bulk(
+        rows=[
+            (i.customer_id, m.user_id, m.user.team_id or rule.team_id, m.user.branch_id or rule.branch_id)
+            for i, m in picks
+        ]
+    )
+    Assignment.objects.bulk_create(
+        [
+            Assignment(
+                created_at=now,
+                inquiry_id=i.pk,
+                customer_id=i.customer_id,
+                from_user=None,
+                to_user_id=m.user_id,
+                reason=AssignmentReason.RULE,
+                rule=rule,
+                actor=None,
+                note=rule.name[:300],
+            )
+            for i, m in picks
+        ],
+        batch_size=1000,
+    )
+    audit_record(
+        actor=system_user(),
+        action=AuditAction.ASSIGN,
+        object_type="sales.inquiry",
+        object_id="",
+        object_repr=_("%(count)s leads by rule “%(rule)s”") % {"count": len(picks), "rule": rule.name},
+        changes={"count": [None, len(picks)], "rule": [None, rule.pk]},
+    )
+
+
+# --- manual assignment and reclaim -------------------------------------------------------------------
+
+
+def _visible_inquiry_for_update(actor: User, inquiry_id: int) -> Inquiry:
+    from careline.sales.selectors import inquiry_visible
+
+    inquiry = (
+        inquiry_visible(actor=actor)
+        .select_for_update(of=("self",))
+        .select_related("customer", "owner")
+        .filter(pk=inquiry_id)
+        .first()
+    )
+    if inquiry is None:
+        raise NotFound(_("Inquiry not found."))
+    return inquiry
+
+
+def _assignable(actor: User, user_id: int) -> User:
+    from careline.accounts.selectors import user_list_assignable
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise ValidationFailed({"user_id": [_("No such active user.")]})
+    if not user_list_assignable(actor=actor).filter(pk=user.pk).exists():
+        raise PermissionDenied(_("You cannot assign leads to this person."))
+    return user
+
+
+@transaction.atomic
+def inquiry_assign(*, actor: User, inquiry_id: int, user_id: int, note: str = "") -> Inquiry:
+    """A supervisor gives a lead to someone (out of the rotation: the rules' state is not touched)."""
+    inquiry = _visible_inquiry_for_update(actor, inquiry_id)
+    require_action(actor, OBJECT_TYPE, Action.ASSIGN)
+    if inquiry.status in (InquiryStatus.CLOSED, InquiryStatus.SPAM):
+        raise ApplicationError("closed", _("This inquiry is closed."), status=409)
+    user = _assignable(actor, user_id)
+    if inquiry.owner_id == user.pk:
+        return inquiry
+    _set_owner(inquiry, user, reason=AssignmentReason.MANUAL, actor=actor, rule=inquiry.rule, note=note)
+    _notify_assigned(inquiry, user)
+    return inquiry
+
+
+def inquiries_assign(*, actor: User, inquiry_ids: list[int], user_id: int, note: str = "") -> list[Inquiry]:
+    """Bulk manual assignment: all or nothing."""
+    if not inquiry_ids:
+        raise ValidationFailed({"ids": [_("Choose at least one lead.")]})
+    if len(inquiry_ids) > 1000:
+        raise ValidationFailed({"ids": [_("At most 1,000 leads at a time.")]})
+    with transaction.atomic():
+        return [
+            inquiry_assign(actor=actor, inquiry_id=i, user_id=user_id, note=note)
+            for i in dict.fromkeys(inquiry_ids)
+        ]
+
+
+def _reclaim(inquiry: Inquiry, *, actor: User | None, note: str, now: dt.datetime) -> None:
+    previous = inquiry.owner
+    _set_owner(
+        inquiry, None, reason=AssignmentReason.RECLAIM, actor=actor, rule=inquiry.rule, note=note, now=now
+    )
+    if previous is not None:
+        notification_send(
+            user=previous,
+            kind="lead_reclaimed",
+            message=_("Lead %(name)s was taken back: %(why)s")
+            % {"name": inquiry.customer.full_name, "why": note},
+            url=reverse("sales:detail", args=[inquiry.pk]),
+        )
+
+
+def inquiry_reclaim(*, actor: User, inquiry_id: int, note: str = "", reallocate: bool = True) -> Inquiry:
+    """Take a lead back from its consultant (supervisor), then allocate it again to someone else."""
+    with transaction.atomic():
+        inquiry = _visible_inquiry_for_update(actor, inquiry_id)
+        require_action(actor, OBJECT_TYPE, Action.ASSIGN)
+        if inquiry.owner_id is None:
+            raise ApplicationError("not_assigned", _("This lead is not assigned to anyone."), status=409)
+        previous_id = inquiry.owner_id
+        _reclaim(
+            inquiry,
+            actor=actor,
+            note=note or _("taken back by %(name)s") % {"name": actor},
+            now=timezone.now(),
+        )
+    if reallocate:
+        inquiry = inquiry_allocate(inquiry_id=inquiry.pk, exclude_user_ids=[previous_id])
+    return inquiry
+
+
+def leads_reclaim_overdue(*, now: dt.datetime | None = None) -> int:
+    """Reclaim every assigned lead nobody contacted in time (the rule's `reclaim_after_minutes`), tell the
+    previous owner why, and allocate it again to someone else. Idempotent; run by the worker."""
+    now = now or timezone.now()
+    count = 0
+    ids = list(
+        Inquiry.objects.filter(status=InquiryStatus.ASSIGNED, contact_due_at__lte=now).values_list(
+            "pk", flat=True
+        )[:5000]
+    )
+    for inquiry_id in ids:
+        with transaction.atomic():
+            inquiry = (
+                Inquiry.objects.select_for_update(of=("self",))
+                .select_related("customer", "owner", "rule")
+                .filter(pk=inquiry_id, status=InquiryStatus.ASSIGNED, contact_due_at__lte=now)
+                .first()
+            )
+            if inquiry is None:
+                continue
+            previous_id = inquiry.owner_id
+            minutes = inquiry.rule.reclaim_after_minutes if inquiry.rule else None
+            assigned_at = timezone.localtime(inquiry.assigned_at) if inquiry.assigned_at else None
+            note = _("no activity within %(hours)s of assignment (assigned %(when)s)") % {
+                "hours": _format_minutes(minutes or 0),
+                "when": assigned_at.strftime("%H:%M %d/%m/%Y") if assigned_at else "?",
+            }
+            _reclaim(inquiry, actor=None, note=note, now=now)
+        inquiry_allocate(
+            inquiry_id=inquiry_id, now=now, exclude_user_ids=[previous_id] if previous_id else []
+        )
+        count += 1
+    return count
+
+
+def _format_minutes(minutes: int) -> str:
+    if minutes and minutes % 1440 == 0:
+        return _("%(n)s day(s)") % {"n": minutes // 1440}
+    if minutes and minutes % 60 == 0:
+        return _("%(n)s hour(s)") % {"n": minutes // 60}
+    return _("%(n)s minutes") % {"n": minutes}
+
+
+def inquiry_mark_contacted(*, inquiry_ids: Iterable[int], at: dt.datetime) -> int:
+    """An activity by the owner on the customer: the lead was contacted (stops the reclaim clock)."""
+    return Inquiry.objects.filter(pk__in=list(inquiry_ids), status=InquiryStatus.ASSIGNED).update(
+        status=InquiryStatus.CONTACTED, first_contact_at=at, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def inquiry_close(*, actor: User, inquiry_id: int, spam: bool = False, note: str = "") -> Inquiry:
+    inquiry = _visible_inquiry_for_update(actor, inquiry_id)
+    require_action(actor, OBJECT_TYPE, Action.CHANGE)
+    before = inquiry.status
+    inquiry.status = InquiryStatus.SPAM if spam else InquiryStatus.CLOSED
+    inquiry.contact_due_at = None
+    inquiry.save(update_fields=["status", "contact_due_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=inquiry,
+        changes={"status": [before, inquiry.status], "note": [None, note]},
+    )
+    return inquiry
+
+
+# --- rules, members, absences (configuration) --------------------------------------------------------
+
+RULE_FIELDS = (
+    "name",
+    "position",
+    "active",
+    "team_id",
+    "branch_id",
+    "channels",
+    "provinces",
+    "products",
+    "languages",
+    "strategy",
+    "reclaim_after_minutes",
+    "respect_working_hours",
+    "work_start",
+    "work_end",
+)
+
+
+def _check_rule_scope(actor: User, team_id: int | None) -> None:
+    from careline.accounts.selectors import team_list
+
+    if team_id is None or not team_list(actor=actor).filter(pk=team_id).exists():
+        raise ValidationFailed({"team_id": [_("Choose a team you manage.")]})
+
+
+@transaction.atomic
+def rule_save(*, actor: User, data: Mapping[str, Any], rule_id: int | None = None) -> AllocationRule:
+    """Create or change an allocation rule (and, with `members`, its rotation: a list of
+    {"user_id", "capacity", "skills", "languages", "active"} in round-robin order)."""
+    require_action(actor, OBJECT_TYPE, Action.CONFIGURE)
+    from careline.sales.selectors import rule_visible
+
+    if rule_id is not None:
+        rule = rule_visible(actor=actor).select_for_update().filter(pk=rule_id).first()
+        if rule is None:
+            raise NotFound(_("Rule not found."))
+        before = {f: getattr(rule, f) for f in RULE_FIELDS}
+    else:
+        rule = AllocationRule()
+        before = {}
+    for f in RULE_FIELDS:
+        if f in data:
+            setattr(rule, f, data[f])
+    errors: dict[str, list[str]] = {}
+    if rule.strategy not in Strategy.values:
+        errors["strategy"] = [_("Unknown strategy.")]
+    for f, allowed in (("channels", Channel.values),):
+        bad = [v for v in (getattr(rule, f) or []) if v not in allowed]
+        if bad:
+            errors[f] = [_("Unknown values: %(v)s") % {"v": ", ".join(map(str, bad))}]
+    if errors:
+        raise ValidationFailed(errors)
+    _check_rule_scope(actor, rule.team_id)
+    from careline.accounts.models import Team
+
+    team = Team.objects.get(pk=rule.team_id)
+    rule.branch_id = team.branch_id
+    try:
+        rule.full_clean(exclude=["team", "branch"])
+    except DjangoValidationError as exc:
+        raise ValidationFailed(exc.message_dict) from exc
+    rule.save()
+    if "members" in data:
+        _members_save(actor, rule, data["members"] or [])
+    after = {f: getattr(rule, f) for f in RULE_FIELDS}
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE if before else AuditAction.CREATE,
+        obj=rule,
+        changes={k: [_json(before.get(k)), _json(v)] for k, v in after.items() if before.get(k) != v},
+    )
+    return rule
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.time) else value
+
+
+def _members_save(actor: User, rule: AllocationRule, members: list[Mapping[str, Any]]) -> None:
+    from careline.accounts.selectors import user_list_assignable
+
+    allowed = set(user_list_assignable(actor=actor).values_list("pk", flat=True))
+    seen: set[int] = set()
+    keep: list[int] = []
+    for position, item in enumerate(members):
+        user_id = int(item["user_id"])
+        if user_id in seen:
+            raise ValidationFailed({"members": [_("A person appears twice.")]})
+        seen.add(user_id)
+        if user_id not in allowed:
+            raise ValidationFailed(
+                {"members": [_("You cannot put user %(id)s in a rotation.") % {"id": user_id}]}
+            )
+        capacity = item.get("capacity")
+        if capacity is not None and int(capacity) < 1:
+            raise ValidationFailed({"members": [_("Capacity must be at least 1.")]})
+        member, _created = AllocationMember.objects.update_or_create(
+            rule=rule,
+            user_id=user_id,
+            defaults={
+                "position": position,
+                "capacity": int(capacity) if capacity is not None else None,
+                "skills": list(item.get("skills") or []),
+                "languages": list(item.get("languages") or []),
+                "active": bool(item.get("active", True)),
+            },
+        )
+        keep.append(member.pk)
+    AllocationMember.objects.filter(rule=rule).exclude(pk__in=keep).delete()
+
+
+@transaction.atomic
+def rule_delete(*, actor: User, rule_id: int) -> None:
+    require_action(actor, OBJECT_TYPE, Action.CONFIGURE)
+    from careline.sales.selectors import rule_visible
+
+    rule = rule_visible(actor=actor).filter(pk=rule_id).first()
+    if rule is None:
+        raise NotFound(_("Rule not found."))
+    audit_record(actor=actor, action=AuditAction.DELETE, obj=rule)
+    rule.delete()
+
+
+@transaction.atomic
+def absence_create(
+    *,
+    actor: User,
+    user_id: int,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    kind: str = "leave",
+    note: str = "",
+) -> Absence:
+    """Record leave: the person gets no new leads in that time. Anyone may record their own; supervisors
+    (assign right) their team's."""
+    if user_id != actor.pk:
+        require_action(actor, OBJECT_TYPE, Action.ASSIGN)
+        _assignable(actor, user_id)
+    if ends_at <= starts_at:
+        raise ValidationFailed({"ends_at": [_("The end must be after the start.")]})
+    absence = Absence(
+        user_id=user_id, starts_at=starts_at, ends_at=ends_at, kind=kind, note=note[:200], created_by=actor
+    )
+    try:
+        absence.full_clean(exclude=["user", "created_by"])
+    except DjangoValidationError as exc:
+        raise ValidationFailed(exc.message_dict) from exc
+    absence.save()
+    audit_record(actor=actor, action=AuditAction.CREATE, obj=absence)
+    return absence
+
+
+@transaction.atomic
+def absence_delete(*, actor: User, absence_id: int) -> None:
+    absence = Absence.objects.filter(pk=absence_id).first()
+    if absence is None:
+        raise NotFound(_("Absence not found."))
+    if absence.user_id != actor.pk:
+        require_action(actor, OBJECT_TYPE, Action.ASSIGN)
+        try:
+            _assignable(actor, absence.user_id)
+        except (PermissionDenied, ValidationFailed) as exc:
+            raise NotFound(_("Absence not found.")) from exc
+    audit_record(actor=actor, action=AuditAction.DELETE, obj=absence)
+    absence.delete()
