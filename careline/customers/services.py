@@ -532,7 +532,13 @@ def customer_update(
 
 @transaction.atomic
 def customer_assign_owner(
-    *, actor: User, customer_id: int, owner: User | None, team_id: int | None, branch_id: int | None, reason: str = ""
+    *,
+    actor: User,
+    customer_id: int,
+    owner: User | None,
+    team_id: int | None,
+    branch_id: int | None,
+    reason: str = "",
 ) -> Customer:
     """Give a customer to a consultant (or back to a team queue with owner None): lead allocation,
     reclaim and supervisors' manual assignment. The caller (sales services) checks who may assign."""
@@ -542,12 +548,17 @@ def customer_assign_owner(
     before = customer_snapshot(customer)
     customer.owner = owner
     customer.team_id = team_id if team_id is not None else (owner.team_id if owner else customer.team_id)
-    customer.branch_id = branch_id if branch_id is not None else (owner.branch_id if owner else customer.branch_id)
+    customer.branch_id = (
+        branch_id if branch_id is not None else (owner.branch_id if owner else customer.branch_id)
+    )
     customer.version += 1
     customer._change_reason = reason[:100]  # type: ignore[attr-defined]  # simple-history's reason column
     customer.save(update_fields=["owner", "team", "branch", "version", "updated_at"])
     audit_record(
-        actor=actor, action=AuditAction.UPDATE, obj=customer, changes=diff(before, customer_snapshot(customer))
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=customer,
+        changes=diff(before, customer_snapshot(customer)),
     )
     return customer
 
@@ -569,7 +580,12 @@ def customers_assign_owner_bulk(*, rows: list[tuple[int, int | None, int | None,
                     " version = c.version + 1, updated_at = now()"
                     " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
                     " AS v(id, owner_id, team_id, branch_id) WHERE c.id = v.id",
-                    [[r[0] for r in chunk], [r[1] for r in chunk], [r[2] for r in chunk], [r[3] for r in chunk]],
+                    [
+                        [r[0] for r in chunk],
+                        [r[1] for r in chunk],
+                        [r[2] for r in chunk],
+                        [r[3] for r in chunk],
+                    ],
                 )
             else:
                 now = timezone.now()
