@@ -5,6 +5,7 @@ careline demo [--customers N]    load the demo organisation and customers
 careline search QUERY [--json]   search customers as a user would
 careline token USERNAME          print a new personal API token (last line)
 careline createuser USERNAME --role ROLE [--branch B] [--team T]
+careline quotas report [--date dd/mm/yyyy] [--team ID] [--json] [--as USERNAME]   quota progress of a day
 careline manage <django command> e.g. `careline manage migrate`
 """
 
@@ -14,6 +15,7 @@ import os
 import sys
 
 OWN_COMMANDS = {"run", "demo", "search", "token", "createuser", "setup", "import", "export"}
+OWN_COMMANDS |= {"quotas"}  # careline/kpis/management/commands/quotas.py
 ALIASES = {"import": "import_data", "export": "export_data"}  # `import` is a Python keyword
 
 
