@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from careline.activities.choices import ActivityKind, Outcome
@@ -86,6 +87,18 @@ class Activity(TimeStampedModel):
                 condition=Q(completed_at__isnull=True, due_at__isnull=False),
                 name="activities_open_due_idx",
             ),
+            # Lists and the timeline sort by "when": done time, else due time (selectors.AT).
+            models.Index(
+                Coalesce("occurred_at", "due_at", "created_at").desc(),
+                F("id").desc(),
+                name="activities_at_idx",
+            ),
+            models.Index(
+                F("owner"),
+                Coalesce("occurred_at", "due_at", "created_at").desc(),
+                F("id").desc(),
+                name="activities_owner_at_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -112,6 +125,8 @@ class EmailTemplate(TimeStampedModel):
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("body"))
     active = models.BooleanField(_("active"), default=True)
+    # Marketing emails go only to customers whose latest marketing consent is "granted" (Law 91/2025).
+    marketing = models.BooleanField(_("marketing email"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

@@ -107,7 +107,11 @@ def _detail_context(request: HttpRequest, customer: Any) -> dict[str, Any]:
 @require_GET
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = _get_or_404(request, customer_id)
-    return render(request, "customers/detail.html", _detail_context(request, customer))
+    context = _detail_context(request, customer)
+    from careline.activities.views import card_context  # the log bar and the Timeline tab
+
+    context.update(card_context(request, customer))
+    return render(request, "customers/detail.html", context)
 
 
 HISTORY_LABELS = {

@@ -1,0 +1,14 @@
+"""Worker jobs for activities (huey's scheduler; idempotent: a re-run does no harm)."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from careline.activities import services
+
+
+@db_periodic_task(crontab(minute="*"))
+def follow_up_reminders_send() -> int:
+    """Every minute: notify owners of follow-ups whose reminder (or due) time has come, once each."""
+    return services.follow_up_reminders_send()
