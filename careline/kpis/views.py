@@ -82,6 +82,7 @@ def board(request: HttpRequest) -> HttpResponse:
         return HttpResponseForbidden(_("The team board is for supervisors and managers."))
     form = BoardFilterForm(
         request.GET or None,
+        initial={"date": local_today()},
         teams=selectors.teams_visible(actor=actor),
         branches=selectors.branches_visible(actor=actor) if actor.scope_for(OBJECT_TYPE) == Scope.ALL else (),
     )
@@ -181,7 +182,10 @@ def quota_list(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Quota saved."))
                 return redirect("kpis:quotas")
         return _render_quotas(request, posted, status=422)
-    return _render_quotas(request, QuotaForm(**_form_kwargs(actor)) if can_configure else None)
+    initial = {"team": actor.team_id} if actor.scope_for(OBJECT_TYPE) == Scope.TEAM else {}
+    return _render_quotas(
+        request, QuotaForm(initial=initial, **_form_kwargs(actor)) if can_configure else None
+    )
 
 
 @login_required
@@ -247,8 +251,10 @@ def calls(request: HttpRequest) -> HttpResponse:
     selectors.require_view(actor)
     people = selectors.people_visible(actor=actor).order_by("display_name", "username")
     teams = selectors.teams_visible(actor=actor)
-    form = CallFilterForm(request.GET or None, people=people, teams=teams)
     today = local_today()
+    form = CallFilterForm(
+        request.GET or None, initial={"start": today.replace(day=1), "end": today}, people=people, teams=teams
+    )
     start, end = today.replace(day=1), today
     user_id = team_id = None
     error = ""
