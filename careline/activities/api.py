@@ -144,10 +144,11 @@ def delete_activity(request: AuthedRequest, activity_id: int) -> Any:
 @router.post(
     "/{int:activity_id}/complete",
     response={200: ActivityOut, **ERRORS},
-    summary="Complete a follow-up (done or cancelled)",
+    summary="Complete a follow-up (done or cancelled; no body = done)",
 )
-def complete_follow_up(request: AuthedRequest, activity_id: int, payload: CompleteIn) -> Any:
+def complete_follow_up(request: AuthedRequest, activity_id: int, payload: CompleteIn | None = None) -> Any:
+    body = payload or CompleteIn()
     services.follow_up_complete(
-        actor=request.auth, activity_id=activity_id, outcome=payload.outcome, notes=payload.notes
+        actor=request.auth, activity_id=activity_id, outcome=body.outcome, notes=body.notes
     )
     return _out(activity_id, request)

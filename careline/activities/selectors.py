@@ -36,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from careline.activities.choices import CONTACT_KINDS, ActivityKind
 from careline.activities.models import Activity, EmailTemplate
@@ -315,7 +315,9 @@ def next_to_call(
                 label = _("Never contacted")
             else:
                 days = (now - last).days
-                label = _("%(days)d days since last contact") % {"days": days}
+                label = ngettext(
+                    "%(days)d day since last contact", "%(days)d days since last contact", days
+                ) % {"days": days}
             reasons.append((label, c.p_contact))  # type: ignore[attr-defined]
         if c.p_tier:  # type: ignore[attr-defined]
             reasons.append((_("Tier: %(tier)s") % {"tier": c.get_tier_display()}, c.p_tier))  # type: ignore[attr-defined]
