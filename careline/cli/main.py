@@ -6,6 +6,7 @@ careline search QUERY [--json]   search customers as a user would
 careline token USERNAME          print a new personal API token (last line)
 careline createuser USERNAME --role ROLE [--branch B] [--team T]
 careline quotas report [--date dd/mm/yyyy] [--team ID] [--json] [--as USERNAME]   quota progress of a day
+careline leads allocate [--json]  reclaim overdue leads, run the allocation queue, print what happened
 careline manage <django command> e.g. `careline manage migrate`
 """
 
@@ -16,6 +17,7 @@ import sys
 
 OWN_COMMANDS = {"run", "demo", "search", "token", "createuser", "setup", "import", "export"}
 OWN_COMMANDS |= {"quotas"}  # careline/kpis/management/commands/quotas.py
+OWN_COMMANDS |= {"leads"}  # careline/sales/management/commands/leads.py: one sub-parser per action
 ALIASES = {"import": "import_data", "export": "export_data"}  # `import` is a Python keyword
 
 
