@@ -12,6 +12,7 @@ from careline.api.auth import AuthedRequest
 from careline.core.visibility import Action, require_action
 from careline.customers.schemas import ErrorOut
 from careline.sales import selectors, services
+from careline.sales.hooks_api import hooks_router  # noqa: F401
 from careline.sales.schemas import (
     AbsenceIn,
     AbsenceOut,
@@ -31,8 +32,6 @@ from careline.sales.schemas import (
 
 inquiries_router = Router(tags=["inquiries"])
 leads_router = Router(tags=["leads"])
-# Signed webhooks (Standard Webhooks): authenticated by signature, not by a user token.
-hooks_router = Router(tags=["webhooks"], auth=None)
 
 ERRORS: dict[int, Any] = {
     400: ErrorOut,

@@ -37,6 +37,7 @@ PUBLIC: dict[str, str] = {
     "api:openapi-view": "the API documentation page",
     "api:api-root": "ninja's root: answers 404",
     "^api/": "catch-all after the API: a JSON 404 for unknown API paths, no data",
+    "api:receive_hook": "signed webhooks (Standard Webhooks): the connector's signature authenticates, 401 without",
 }
 SKIPPED_PREFIXES = ("admin/",)  # Django admin has its own login and is covered by Django's tests
 WEB_METHODS = ("GET", "POST")
