@@ -10,7 +10,9 @@ from careline.cli.main import main
 from careline.conftest import api_client
 from careline.kpis.tests.factories import local, make_activity, make_quota
 
-pytestmark = pytest.mark.django_db
+# `careline …` ends like any management command run from a command line: it closes the database
+# connections. Committed test data (transaction=True) survives that on PostgreSQL too.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def careline(capsys, *args: str) -> str:
