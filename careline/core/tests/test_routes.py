@@ -37,6 +37,9 @@ PUBLIC: dict[str, str] = {
     "api:openapi-view": "the API documentation page",
     "api:api-root": "ninja's root: answers 404",
     "^api/": "catch-all after the API: a JSON 404 for unknown API paths, no data",
+    "forms:form": "the embeddable lead form (public key in the URL; honeypot, fill time, rate limit)",
+    "forms:submit": "lead form posts from a site's own HTML (public key, CORS for its origins, rate limit)",
+    "forms:thanks": "the lead form's thank-you page, no data",
     "api:receive_hook": "signed webhooks (Standard Webhooks): the connector's signature authenticates, 401 without",
 }
 SKIPPED_PREFIXES = ("admin/",)  # Django admin has its own login and is covered by Django's tests
