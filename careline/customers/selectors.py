@@ -13,7 +13,7 @@ from careline.core.errors import ApplicationError, NotFound
 from careline.core.pagination import paginate
 from careline.core.visibility import Action, ScopeFields, require_action, restrict
 from careline.customers.choices import ConsentPurpose, ContactKind, Stage
-from careline.customers.models import Consent, ContactPoint, Customer, Note
+from careline.customers.models import Consent, ContactPoint, Customer, Note, Tag
 from careline.customers.search import ParsedQuery, parse_query
 from careline.vn import fold, format_phone
 
@@ -69,6 +69,53 @@ def _with_related(
         Prefetch("contact_points", queryset=ContactPoint.objects.order_by("kind", "position", "id")),
         "tags",
     )
+
+
+def attach_contacts_and_tags(customers: list[Customer]) -> list[Customer]:
+    """Load the contact points and tags of a page of customers in ONE query (instead of two prefetches)
+    and install them as Django's prefetch cache, so `customer.contact_points.all()` / `.tags.all()` need
+    no query. Every list request pays this once; a round trip saved is ~1 ms at c=1."""
+    if not customers:
+        return customers
+    from django.db import connection
+
+    ids = [c.pk for c in customers]
+    cp = ContactPoint._meta.db_table
+    through = Customer.tags.through._meta.db_table
+    tag = Tag._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"SELECT 0 AS k, customer_id, id, kind, value, label, position FROM {cp} WHERE customer_id IN ({marks})"
+        f" UNION ALL SELECT 1, ct.customer_id, t.id, '', t.name, t.name_folded, 0 FROM {through} ct"
+        f" JOIN {tag} t ON t.id = ct.tag_id WHERE ct.customer_id IN ({marks})"
+    )
+    points: dict[int, list[ContactPoint]] = {i: [] for i in ids}
+    tags: dict[int, list[Tag]] = {i: [] for i in ids}
+    with connection.cursor() as cur:
+        cur.execute(sql, ids + ids)
+        for k, customer_id, row_id, kind, value, label, position in cur.fetchall():
+            if k == 0:
+                points[customer_id].append(
+                    ContactPoint(
+                        id=row_id, customer_id=customer_id, kind=kind, value=value, label=label, position=position
+                    )
+                )
+            else:
+                tags[customer_id].append(Tag(id=row_id, name=value, name_folded=label))
+    for c in customers:
+        cache = c.__dict__.setdefault("_prefetched_objects_cache", {})
+        cps = sorted(points[c.pk], key=lambda p: (p.kind, p.position, p.pk))
+        for p in cps:
+            p.customer = c  # no query when a caller walks back to the customer
+        cache["contact_points"] = _cached_queryset(ContactPoint.objects.all(), cps)
+        cache["tags"] = _cached_queryset(Tag.objects.all(), sorted(tags[c.pk], key=lambda t: (t.name_folded, t.pk)))
+    return customers
+
+
+def _cached_queryset(qs: QuerySet[Any], rows: list[Any]) -> QuerySet[Any]:
+    qs._result_cache = rows  # what Django's own prefetch_related stores
+    qs._prefetch_done = True
+    return qs
 
 
 def customer_get(*, actor: Any, customer_id: int) -> Customer:
@@ -175,7 +222,9 @@ def customer_list(
         )
     qs, rank_ordering = customer_search_queryset(actor=actor, filters=filters)
     ordering = rank_ordering + SORTS[sort or DEFAULT_SORT]
-    return paginate(_with_related(qs, related), ordering=ordering, cursor=cursor, limit=limit)
+    qs = qs.select_related(*related) if related else qs
+    items, next_cursor = paginate(qs, ordering=ordering, cursor=cursor, limit=limit)
+    return attach_contacts_and_tags(items), next_cursor
 
 
 def customer_stage_counts(*, actor: Any) -> dict[str, int]:

@@ -9,6 +9,7 @@ from typing import Any
 from ninja import Field, Query, Router, Schema, Status
 
 from careline.api.auth import AuthedRequest
+from careline.core.errors import ValidationFailed
 from careline.core.visibility import Action, require_action
 from careline.customers.schemas import ErrorOut
 from careline.sales import selectors, services
@@ -50,7 +51,9 @@ class ListQuery(Schema):
     channel: str = ""
     q: str = Field("", max_length=200, description="Customer name/phone/email, accents optional")
     mine: bool = False
-    date: dt.date | None = Field(None, description="Received on this local day (YYYY-MM-DD)")
+    date: str = Field(
+        "", pattern=r"^(\d{4}-\d{2}-\d{2})?$", description="Received on this local day (YYYY-MM-DD)"
+    )
     cursor: str | None = None
     limit: int = 50
 
@@ -63,8 +66,17 @@ def _filters(query: ListQuery) -> selectors.InquiryFilters:
         channel=query.channel,
         q=query.q,
         mine=query.mine,
-        day=query.date,
+        day=_day(query.date),
     )
+
+
+def _day(value: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationFailed({"date": ["Use a real date, YYYY-MM-DD."]}) from exc
 
 
 @inquiries_router.post(
