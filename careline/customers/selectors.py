@@ -114,7 +114,7 @@ def attach_contacts_and_tags(customers: list[Customer]) -> list[Customer]:
 
 def _cached_queryset(qs: QuerySet[Any], rows: list[Any]) -> QuerySet[Any]:
     qs._result_cache = rows  # what Django's own prefetch_related stores
-    qs._prefetch_done = True
+    qs._prefetch_done = True  # type: ignore[attr-defined]
     return qs
 
 
