@@ -550,11 +550,12 @@ def _notify_due(activity: Activity) -> None:
 
 PLACEHOLDERS = ("salutation", "given_name", "full_name", "staff_name", "staff_phone")
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_RENDER_RE = re.compile(r"( ?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def placeholder_values(*, customer: Customer, staff: User) -> dict[str, str]:
     """What each placeholder becomes for this customer and staff member."""
-    salutation = Salutation(customer.salutation).label if customer.salutation in Salutation.values else ""
+    salutation = Salutation(customer.salutation).label if customer.salutation else ""
     phone = staff.phone or ""
     if phone:
         with contextlib.suppress(InvalidPhone):
@@ -571,8 +572,16 @@ def placeholder_values(*, customer: Customer, staff: User) -> dict[str, str]:
 def render_placeholders(text: str, values: Mapping[str, str]) -> str:
     """Replace `{name}` for the known names; anything else (unknown names, `{0}`, `{a.b}`, lone braces)
     stays as written. Like `str.format_map` with a dict that keeps missing keys, but without format specs,
-    attribute or index access."""
-    return _PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+    attribute or index access. An empty value takes the space before it along ("Chào {salutation} {given_name}"
+    without a salutation reads "Chào Lan")."""
+
+    def fill(m: re.Match[str]) -> str:
+        space, name = m.group(1), m.group(2)
+        if name not in values:
+            return m.group(0)
+        return f"{space}{values[name]}" if values[name] else ""
+
+    return _RENDER_RE.sub(fill, text)
 
 
 def _unknown_placeholders(text: str) -> list[str]:

@@ -426,3 +426,10 @@ def test_render_placeholders_is_safe():
     assert services.render_placeholders(text, values) == (
         "Chào Lan (Nguyễn Thị Lan) {unknown} {given_name.__class__} {0} {Lan} {"
     )
+    # An empty value takes its leading space along: no double space without a salutation.
+    assert (
+        services.render_placeholders(
+            "Chào {salutation} {given_name},", {"salutation": "", "given_name": "Lan"}
+        )
+        == "Chào Lan,"
+    )
