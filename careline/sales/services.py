@@ -39,7 +39,7 @@ from careline.customers.choices import ConsentMethod, ConsentPurpose, ConsentSta
 from careline.sales.allocation import Rotation, Slot
 from careline.sales.choices import AssignmentReason, Channel, InquiryStatus, Strategy
 from careline.sales.models import Absence, AllocationMember, AllocationRule, Assignment, Inquiry
-from careline.vn import InvalidPhone, fold, normalize_phone
+from careline.vn import PROVINCES, InvalidPhone, fold, normalize_phone
 from careline.vn.holidays import WorkCalendar
 
 OBJECT_TYPE = "inquiry"
@@ -850,15 +850,17 @@ def _check_rule_scope(actor: User, team_id: int | None) -> None:
 def rule_save(*, actor: User, data: Mapping[str, Any], rule_id: int | None = None) -> AllocationRule:
     """Create or change an allocation rule (and, with `members`, its rotation: a list of
     {"user_id", "capacity", "skills", "languages", "active"} in round-robin order)."""
-    require_action(actor, OBJECT_TYPE, Action.CONFIGURE)
     from careline.sales.selectors import rule_visible
 
     if rule_id is not None:
+        # Out of scope answers 404 before a missing right answers 403 (no one learns the rule exists).
         rule = rule_visible(actor=actor).select_for_update().filter(pk=rule_id).first()
         if rule is None:
             raise NotFound(_("Rule not found."))
+        require_action(actor, OBJECT_TYPE, Action.CONFIGURE)
         before = {f: getattr(rule, f) for f in RULE_FIELDS}
     else:
+        require_action(actor, OBJECT_TYPE, Action.CONFIGURE)
         rule = AllocationRule()
         before = {}
     for f in RULE_FIELDS:
@@ -867,10 +869,12 @@ def rule_save(*, actor: User, data: Mapping[str, Any], rule_id: int | None = Non
     errors: dict[str, list[str]] = {}
     if rule.strategy not in Strategy.values:
         errors["strategy"] = [_("Unknown strategy.")]
-    for f, allowed in (("channels", Channel.values),):
+    for f, allowed in (("channels", Channel.values), ("provinces", [p.code for p in PROVINCES])):
         bad = [v for v in (getattr(rule, f) or []) if v not in allowed]
         if bad:
             errors[f] = [_("Unknown values: %(v)s") % {"v": ", ".join(map(str, bad))}]
+    if _as_time(rule.work_end) <= _as_time(rule.work_start):
+        errors["work_end"] = [_("Working hours must end after they start.")]
     if errors:
         raise ValidationFailed(errors)
     _check_rule_scope(actor, rule.team_id)
@@ -893,6 +897,10 @@ def rule_save(*, actor: User, data: Mapping[str, Any], rule_id: int | None = Non
         changes={k: [_json(before.get(k)), _json(v)] for k, v in after.items() if before.get(k) != v},
     )
     return rule
+
+
+def _as_time(value: Any) -> dt.time:
+    return value if isinstance(value, dt.time) else dt.time.fromisoformat(str(value))
 
 
 def _json(value: Any) -> Any:
@@ -934,12 +942,12 @@ def _members_save(actor: User, rule: AllocationRule, members: list[Mapping[str, 
 
 @transaction.atomic
 def rule_delete(*, actor: User, rule_id: int) -> None:
-    require_action(actor, OBJECT_TYPE, Action.CONFIGURE)
     from careline.sales.selectors import rule_visible
 
     rule = rule_visible(actor=actor).filter(pk=rule_id).first()
     if rule is None:
         raise NotFound(_("Rule not found."))
+    require_action(actor, OBJECT_TYPE, Action.CONFIGURE)
     audit_record(actor=actor, action=AuditAction.DELETE, obj=rule)
     rule.delete()
 
@@ -979,10 +987,13 @@ def absence_delete(*, actor: User, absence_id: int) -> None:
     if absence is None:
         raise NotFound(_("Absence not found."))
     if absence.user_id != actor.pk:
+        from careline.accounts.selectors import user_list_assignable
+
+        # Someone else's: visible when the actor may assign to them (404 otherwise), then needs the right.
+        if not user_list_assignable(actor=actor).filter(pk=absence.user_id).exists():
+            raise NotFound(_("Absence not found."))
         require_action(actor, OBJECT_TYPE, Action.ASSIGN)
-        try:
-            _assignable(actor, absence.user_id)
-        except (PermissionDenied, ValidationFailed) as exc:
-            raise NotFound(_("Absence not found.")) from exc
+    else:
+        require_action(actor, OBJECT_TYPE, Action.VIEW)
     audit_record(actor=actor, action=AuditAction.DELETE, obj=absence)
     absence.delete()
