@@ -147,7 +147,7 @@ def delete_activity(request: AuthedRequest, activity_id: int) -> Any:
     summary="Complete a follow-up (done or cancelled; no body = done)",
 )
 def complete_follow_up(request: AuthedRequest, activity_id: int, payload: CompleteIn | None = None) -> Any:
-    body = payload or CompleteIn()
+    body = payload or CompleteIn(outcome="done", notes="")
     services.follow_up_complete(
         actor=request.auth, activity_id=activity_id, outcome=body.outcome, notes=body.notes
     )

@@ -559,3 +559,22 @@ def test_email_templates_pages(org, world):
 def test_pages_render_in_vietnamese_by_default(org, world):
     body = web_client(org.consultant_hn).get("/activities/my-day/").content.decode()
     assert re.search(r'<html lang="vi"', body)
+
+
+def test_my_day_with_the_sales_app_lead_disappears_once_called(org, django_capture_on_commit_callbacks):
+    """The real `careline.sales.selectors.inquiry_new_for_owner` and the sales receiver of `activity_logged`."""
+    lead = _lead(org, "Đỗ Quang Vinh", "0977000222")
+    client = web_client(org.consultant_hn)
+    body = client.get("/activities/my-day/").content.decode()
+    assert f'id="lead-{lead.pk}"' in body
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(
+            f"/activities/customers/{lead.customer_id}/call/",
+            {"outcome": "reached", "row": f"lead-{lead.pk}", "section": "leads"},
+            **HX,
+        )
+    assert set(json.loads(r["HX-Trigger"])) == {"activity-logged", "followups-changed", "next-changed"}
+    lead.refresh_from_db()
+    assert lead.status == "contacted"
+    part = client.get("/activities/my-day/", {"part": "leads"}, **HX).content.decode()
+    assert f'id="lead-{lead.pk}"' not in part and 'id="no-leads"' in part
