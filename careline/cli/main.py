@@ -7,6 +7,7 @@ careline token USERNAME          print a new personal API token (last line)
 careline createuser USERNAME --role ROLE [--branch B] [--team T]
 careline quotas report [--date dd/mm/yyyy] [--team ID] [--json] [--as USERNAME]   quota progress of a day
 careline leads allocate [--json]  reclaim overdue leads, run the allocation queue, print what happened
+careline leads poll-email [--mailbox NAME] [--json]   read new mail of the IMAP inboxes into inquiries
 careline manage <django command> e.g. `careline manage migrate`
 """
 

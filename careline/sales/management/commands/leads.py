@@ -1,6 +1,7 @@
 """`careline leads …`: lead intake and allocation from the command line.
 
     careline leads allocate [--json]   reclaim overdue leads, run the queue, print what happened
+    careline leads poll-email [--mailbox NAME] [--json]   read new mail of the IMAP inboxes into inquiries
 
 One `leads` command with a sub-parser per action: add a new action as one `sub.add_parser(...)` block in
 `add_arguments` and one `handle_<action>` method (dashes become underscores).
@@ -25,6 +26,9 @@ class Command(BaseCommand):
             "allocate", help="Reclaim overdue leads, then allocate every queued lead by the rules"
         )
         allocate.add_argument("--json", action="store_true", help="Print the result as JSON")
+        poll = sub.add_parser("poll-email", help="Read new messages of the IMAP mailboxes into inquiries")
+        poll.add_argument("--mailbox", help="Only this mailbox (its name; default: every active one)")
+        poll.add_argument("--json", action="store_true", help="Print the result as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
         token = context.activate(context.RequestContext(source="cli"))
@@ -53,3 +57,29 @@ class Command(BaseCommand):
             width = max(len(row["name"]) for row in result["per_user"])
             for row in result["per_user"]:
                 self.stdout.write(f"  {row['name']:<{width}}  {row['assigned']:>6}")
+
+    # --- poll-email --------------------------------------------------------------------------------
+
+    def handle_poll_email(self, options: dict[str, Any]) -> None:
+        from django.core.management.base import CommandError
+
+        from careline.sales.mail import mailbox_poll, mailboxes_poll_all
+        from careline.sales.models import Mailbox
+
+        if options.get("mailbox"):
+            mailbox = Mailbox.objects.filter(name=options["mailbox"]).first()
+            if mailbox is None:
+                raise CommandError(f"No mailbox named {options['mailbox']!r}.")
+            results = {mailbox.name: mailbox_poll(mailbox)}
+        else:
+            results = mailboxes_poll_all()
+        if options.get("json"):
+            data = {name: r.as_dict() for name, r in results.items()}
+            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
+            return
+        if not results:
+            self.stdout.write("No active mailbox.")
+        for name, r in results.items():
+            self.stdout.write(f"{name}: {r.new} new, {r.skipped} skipped, {r.errors} errors")
+            for message in r.messages:
+                self.stdout.write(f"  {message}")
