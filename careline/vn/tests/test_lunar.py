@@ -1,12 +1,15 @@
 """Tests for careline.vn.lunar: the Vietnamese lunar calendar (UTC+7), Tết and yearly lunar dates."""
 
 import datetime
+import math
+import time
 
 import pytest
 import vnlunar
 from hypothesis import given
 from hypothesis import strategies as st
 
+from careline.vn import lunar
 from careline.vn.lunar import (
     InvalidLunarDate,
     LunarDate,
@@ -228,3 +231,81 @@ def test_lunar_date_is_frozen_and_hashable() -> None:
     with pytest.raises(AttributeError):
         date.day = 2  # type: ignore[misc]
     assert {date, LunarDate(2026, 1, 1)} == {date}
+
+
+# Cross-checks of our implementation of Hồ Ngọc Đức's algorithm against vnlunar, a test-only
+# dependency: its tables (the published calendar) and its own version of the algorithm.
+
+
+def _vnlunar_days(start: datetime.date, end: datetime.date) -> list[tuple[datetime.date, LunarDate]]:
+    days = []
+    d = start
+    while d <= end:
+        theirs = vnlunar.get_lunar_date(d.day, d.month, d.year)
+        days.append((d, LunarDate(theirs["year"], theirs["month"], theirs["day"], bool(theirs["leap"]))))
+        d += datetime.timedelta(days=1)
+    return days
+
+
+def test_every_day_of_1900_to_2199_agrees_with_vnlunar() -> None:
+    days = _vnlunar_days(D(1900, 1, 1), D(2199, 12, 31))
+    assert len(days) == 109_573
+    assert [(d, to_lunar(d), theirs) for d, theirs in days if to_lunar(d) != theirs] == []
+
+
+def test_every_month_of_1900_to_2199_agrees_with_vnlunar() -> None:
+    for year in range(1900, 2200):
+        starts, lengths = vnlunar.get_year_info(year), vnlunar.get_year_month_lengths(year)
+        for info, length in zip(starts, lengths, strict=True):
+            month, leap = int(info["month"]), bool(info["leap"])
+            first = D.fromordinal(int(info["jd"]) - 1_721_425)
+            assert (to_solar(year, month, 1, leap), lunar_month_length(year, month, leap)) == (first, length)
+
+
+def test_lunar_new_year_agrees_with_vnlunar() -> None:
+    theirs = {
+        year: D.fromordinal(int(vnlunar.get_year_info(year)[0]["jd"]) - 1_721_425)
+        for year in range(1900, 2200)
+    }
+    assert {year: lunar_new_year(year) for year in range(1900, 2200)} == theirs
+
+
+def test_new_moons_and_solar_terms_are_hnd_algorithm() -> None:
+    """Our astronomy gives the same days and sectors as vnlunar's version of the algorithm."""
+    for k in range(-1_300, 3_800):  # every new moon of 1800–2199
+        jd = lunar._new_moon(k)
+        for tz in (7, 8):
+            day = math.floor(jd + 0.5 + tz / 24)
+            assert day == vnlunar.get_new_moon_day(k, tz)
+            sector = int(lunar._sun_longitude(day - 0.5 - tz / 24) // 30)
+            assert sector == vnlunar.get_sun_longitude_aa(day, tz)
+
+
+def test_published_days_only_where_a_new_moon_is_near_midnight() -> None:
+    """Each day taken from the published calendar replaces the algorithm's day of a new moon that is
+    within 90 minutes of local midnight (all but 1925's within 10): a borderline call, not a rule."""
+    for algorithm_day, published_day in lunar._PUBLISHED_NEW_MOON_DAYS.items():
+        assert abs(published_day - algorithm_day) == 1
+        k = round((algorithm_day - lunar._NEW_MOON_0) / lunar._SYNODIC_MONTH)
+        tz = 8 if algorithm_day < lunar._UTC7_FROM else 7
+        local = lunar._new_moon(k) + 0.5 + tz / 24
+        assert math.floor(local) == algorithm_day
+        minutes = min(local - algorithm_day, algorithm_day + 1 - local) * 24 * 60
+        assert minutes < (90 if algorithm_day == lunar._jdn(D(1925, 1, 24)) else 10)
+        assert lunar._new_moon_day(k).jdn == published_day
+
+
+def test_utc8_before_1968() -> None:
+    # The new moon of 1965-02-01 was at 16:36 UTC: 2 February in UTC+8 (China then, and Vietnam's
+    # calendar before 1968), 1 February in UTC+7.
+    assert lunar_new_year(1965) == D(1965, 2, 2)
+    assert to_lunar(D(1965, 2, 1)) == LunarDate(1964, 12, 30)
+    assert lunar_new_year(1968) == D(1968, 1, 29)  # UTC+7 from 1968 on: 30/01 in UTC+8
+
+
+def test_to_lunar_is_fast() -> None:
+    to_lunar(D(2026, 5, 1))  # builds that lunar year once
+    start = time.perf_counter()
+    for day in range(1, 29):
+        to_lunar(D(2026, 2, day))
+    assert time.perf_counter() - start < 0.05  # about 3 µs a call
