@@ -13,6 +13,7 @@ from careline.accounts.tests.factories import BranchFactory, TeamFactory, UserFa
 from careline.activities.models import Activity
 from careline.activities.tests.factories import add_follow_up
 from careline.customers.tests.factories import make_customer
+from careline.kpis.tests.factories import make_quota
 from tests.browser.conftest import browser, page, phone_page  # noqa: F401 — fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -77,13 +78,18 @@ def test_one_click_from_my_day_on_a_phone(phone_page, lan) -> None:  # type: ign
     other = make_customer(user, full_name="Trần Thị Hoa", phones=["0987 654 321"], stage="prospect")
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     follow_up = add_follow_up(user, other, start - dt.timedelta(hours=2), subject="Gửi lịch khai giảng")
+    admin = UserFactory(username="admin", role="admin", is_superuser=True)
+    make_quota(admin, kind="call", target=30)
     login(phone, "tv.lan")
     phone.goto(phone.base_url + "/activities/my-day/")
+    calls_bar = phone.locator("#quota-bars .cl-quota[data-kind='call']")
+    expect(calls_bar).to_have_attribute("data-done", "0")  # the kpis partial loaded into the placeholder
     row = phone.locator(f"#next-{customer.pk}")
     expect(row).to_be_visible()
     row.locator("button[data-outcome='busy']").click()
     expect(phone.locator(f"#next-{customer.pk}.cl-row-done")).to_be_visible()
     assert Activity.objects.filter(customer=customer, kind="call", outcome="busy").count() == 1
+    expect(calls_bar).to_have_attribute("data-done", "1")  # the bar follows the "activity-logged" event
     # From the overdue follow-up: the call fulfils it; the "next" list reloads without Hoa.
     expect(phone.locator(f"#next-{other.pk}")).to_have_count(1)
     phone.locator(f"#fu-{follow_up.pk} button[data-outcome='reached']").click()
