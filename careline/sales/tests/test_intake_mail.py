@@ -39,6 +39,7 @@ CONFIG = """
 base_dir = {d}/run
 state_dir = {d}/state
 instance_name = careline-test-{port}
+login_greeting = careline-test-{port}
 log_path = {d}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
@@ -81,6 +82,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _wait_for_greeting(process: subprocess.Popen[bytes], port: int) -> bool:
+    """True once *our* dovecot answers on the port with its IMAP greeting."""
+    deadline = time.monotonic() + 15
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+                greeting = conn.recv(300)
+                if f"careline-test-{port}".encode() in greeting and process.poll() is None:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
 @pytest.fixture(scope="module")
 def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if DOVECOT is None:
@@ -95,36 +111,37 @@ def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     import grp
 
     group = grp.getgrgid(account.pw_gid).gr_name
-    port = _free_port()
     for sub in ("run", "state", "home"):
         (d / sub).mkdir()
     (d / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::{d}/home/{USER}\n")
-    conf = d / "dovecot.conf"
-    conf.write_text(CONFIG.format(d=d, port=port, user=account.pw_name, group=group))
     if os.geteuid() == 0:
-        for path in [d, *d.rglob("*")]:
-            os.chown(path, account.pw_uid, account.pw_gid)
         os.chmod(d.parent, 0o755)
         os.chmod(d.parent.parent, 0o755)
-    process = subprocess.Popen(
-        [DOVECOT, "-F", "-c", str(conf)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        user=account.pw_uid if os.geteuid() == 0 else None,
-        group=account.pw_gid if os.geteuid() == 0 else None,
-    )
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    failures: list[str] = []
+    for _attempt in range(5):  # the free port may be taken by someone else before dovecot binds it
+        port = _free_port()
+        conf = d / "dovecot.conf"
+        conf.write_text(CONFIG.format(d=d, port=port, user=account.pw_name, group=group))
+        if os.geteuid() == 0:
+            for path in [d, *d.rglob("*")]:
+                os.chown(path, account.pw_uid, account.pw_gid)
+        output = open(d / "dovecot.out", "ab")  # noqa: SIM115 - closed when the server stops
+        process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(conf)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            user=account.pw_uid if os.geteuid() == 0 else None,
+            group=account.pw_gid if os.geteuid() == 0 else None,
+        )
+        if _wait_for_greeting(process, port):
             break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                output = process.stdout.read().decode() if process.stdout else ""
-                log = (d / "dovecot.log").read_text() if (d / "dovecot.log").exists() else ""
-                pytest.fail(f"dovecot did not start on port {port}:\n{output}\n{log}", pytrace=False)
-            time.sleep(0.1)
+        process.kill()
+        process.wait()
+        output.close()
+        log = (d / "dovecot.log").read_text() if (d / "dovecot.log").exists() else ""
+        failures.append(f"port {port}: {(d / 'dovecot.out').read_text()}\n{log}")
+    else:
+        pytest.fail("dovecot did not start:\n" + "\n".join(failures), pytrace=False)
     try:
         yield {"host": "127.0.0.1", "port": port, "dir": Path(d)}
     finally:
@@ -134,8 +151,7 @@ def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stdout:
-            process.stdout.close()
+        output.close()
 
 
 @pytest.fixture
