@@ -74,3 +74,16 @@ def leads_queue_periodic() -> dict[str, int]:
         "assigned": run.assigned,
         "still_queued": run.still_queued,
     }
+
+
+# Email inboxes (sales.mail): every 5 minutes, new mail of each active mailbox becomes inquiries. Polling is
+# idempotent (Message-ID de-duplication), so an overlapping or repeated run does no harm.
+@db_periodic_task(crontab(minute="*/5"), expires=300)
+def mailboxes_poll_periodic() -> dict[str, dict[str, int]]:
+    """Every 5 minutes: `careline.sales.mail.mailboxes_poll_all()`."""
+    from careline.sales.mail import mailboxes_poll_all
+
+    return {
+        name: {"new": r.new, "skipped": r.skipped, "errors": r.errors}
+        for name, r in mailboxes_poll_all().items()
+    }

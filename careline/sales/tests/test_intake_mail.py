@@ -354,6 +354,10 @@ def test_poll_all_and_cli(org, imap_server, folder):
     assert "Tư vấn HN" in out.getvalue() and "1" in out.getvalue()
     assert mailboxes_poll_all()["Tư vấn HN"].new == 0
     assert Inquiry.objects.count() == 2
+    deliver(imap_server, folder, mail(message_id="<cli3@example.vn>"))
+    from careline.sales.tasks import mailboxes_poll_periodic
+
+    assert mailboxes_poll_periodic.call_local() == {"Tư vấn HN": {"new": 1, "skipped": 0, "errors": 0}}
 
 
 def test_cli_unknown_mailbox_fails(org):
