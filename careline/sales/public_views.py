@@ -202,6 +202,7 @@ def _too_many(request: HttpRequest, web_form: WebForm) -> HttpResponse:
     )
 
 
+@csrf_exempt  # no session to protect; in a cross-site iframe the CSRF cookie would not even be sent
 @xframe_options_exempt
 @require_http_methods(["GET", "POST"])
 def form_page(request: HttpRequest, public_key: str) -> HttpResponse:

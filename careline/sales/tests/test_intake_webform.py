@@ -108,7 +108,8 @@ def test_unknown_or_inactive_key_is_404(org):
 def test_post_creates_web_inquiry_and_shows_thanks(org):
     make_rule(org.hn_sales, [org.consultant_hn])
     web_form = make_form(org, product_interest="IELTS")
-    client = Client(REMOTE_ADDR="203.0.113.7")
+    # No CSRF cookie: in a cross-site iframe the browser would not send one.
+    client = Client(REMOTE_ADDR="203.0.113.7", enforce_csrf_checks=True)
     response = client.post(f"/f/{web_form.public_key}/", form_data(web_form))
     assert response.status_code == 302
     assert response["Location"] == f"/f/{web_form.public_key}/thanks/"
