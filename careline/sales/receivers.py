@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from careline.activities.choices import CONTACT_KINDS
 from careline.sales import services
 from careline.sales.choices import InquiryStatus
 from careline.sales.models import Inquiry
 
 
 def activity_logged(sender: Any, activity: Any, actor: Any = None, **kwargs: Any) -> None:
-    """Any activity its owner logs on the customer counts as contact: the lead stops the reclaim clock."""
-    if activity.owner_id is None:
+    """A contact its owner logs on the customer (a call, email, meeting, proposal or offer that happened and
+    did not fail) counts as contact: the lead stops the reclaim clock. Planned follow-ups and notes do not."""
+    if activity.owner_id is None or not activity.occurred_at:
+        return
+    if activity.kind not in CONTACT_KINDS or activity.outcome == "failed":
         return
     ids = list(
         Inquiry.objects.filter(

@@ -152,19 +152,26 @@ def test_reclaim_overdue_gives_lead_to_someone_else_and_tells_why(org):
     assert services.leads_reclaim_overdue(now=later) == 0  # idempotent
 
 
-def test_contact_by_owner_stops_the_reclaim_clock(org):
-    from careline.sales.receivers import activity_logged
-
+def test_contact_by_owner_stops_the_reclaim_clock(org, django_capture_on_commit_callbacks):
     make_rule(org.hn_sales, [org.consultant_hn], reclaim_after_minutes=60)
     inquiry = receive(1).inquiry
 
-    class FakeActivity:  # the signal's payload shape (the activities app sends real ones)
-        customer_id = inquiry.customer_id
-        owner_id = org.consultant_hn.pk
-        occurred_at = timezone.now()
-        created_at = occurred_at
+    from careline.activities.services import activity_log
 
-    activity_logged(sender=None, activity=FakeActivity())
+    # A planned follow-up is not contact; a call is.
+    with django_capture_on_commit_callbacks(execute=True):  # the signal goes out after commit
+        activity_log(
+            actor=org.consultant_hn,
+            customer_id=inquiry.customer_id,
+            kind="follow_up",
+            due_at=timezone.now() + dt.timedelta(hours=1),
+        )
+    inquiry.refresh_from_db()
+    assert inquiry.status == InquiryStatus.ASSIGNED
+    with django_capture_on_commit_callbacks(execute=True):
+        activity_log(
+            actor=org.consultant_hn, customer_id=inquiry.customer_id, kind="call", outcome="no_answer"
+        )
     inquiry.refresh_from_db()
     assert inquiry.status == InquiryStatus.CONTACTED and inquiry.first_contact_at is not None
     assert services.leads_reclaim_overdue(now=timezone.now() + dt.timedelta(hours=5)) == 0
