@@ -167,7 +167,12 @@ def _consent_errors(web_form: WebForm, consent: bool) -> dict[str, list[str]]:
 
 
 def _success_target(web_form: WebForm) -> str:
-    return web_form.redirect_url or reverse("forms:thanks", args=[web_form.public_key])
+    """The form's redirect URL, or our thank-you page in the language in use (inside a cross-site iframe the
+    language cookie is not sent, so the language travels in the URL)."""
+    thanks = (
+        reverse("forms:thanks", args=[web_form.public_key]) + f"?lang={translation.get_language() or 'vi'}"
+    )
+    return web_form.redirect_url or thanks
 
 
 def _render_form(

@@ -93,6 +93,13 @@ def test_language_switch_by_query_and_cookie(org):
     assert 'lang="en"' in again.content.decode()
     back = client.get(f"/f/{web_form.public_key}/?lang=vi")
     assert 'lang="vi"' in back.content.decode()
+    # Without cookies (a cross-site iframe), the language travels in the form's URL to the thank-you page.
+    cookieless = Client()
+    page = cookieless.get(f"/f/{web_form.public_key}/?lang=en").content.decode()
+    assert f'action="/f/{web_form.public_key}/?lang=en"' in page
+    sent = Client().post(f"/f/{web_form.public_key}/?lang=en", form_data(web_form))
+    assert sent["Location"] == f"/f/{web_form.public_key}/thanks/?lang=en"
+    assert Inquiry.objects.get().language == "en"
 
 
 def test_unknown_or_inactive_key_is_404(org):
@@ -112,7 +119,7 @@ def test_post_creates_web_inquiry_and_shows_thanks(org):
     client = Client(REMOTE_ADDR="203.0.113.7", enforce_csrf_checks=True)
     response = client.post(f"/f/{web_form.public_key}/", form_data(web_form))
     assert response.status_code == 302
-    assert response["Location"] == f"/f/{web_form.public_key}/thanks/"
+    assert response["Location"] == f"/f/{web_form.public_key}/thanks/?lang=vi"
     inquiry = Inquiry.objects.get()
     assert inquiry.channel == "web" and inquiry.web_form_id == web_form.pk
     assert inquiry.branch_id == org.hn.pk and inquiry.team_id == org.hn_sales.pk
@@ -169,7 +176,7 @@ def test_known_customer_is_attached_not_duplicated(org):
 def test_honeypot_pretends_success_and_stores_nothing(org):
     web_form = make_form(org)
     response = Client().post(f"/f/{web_form.public_key}/", form_data(web_form, website="http://spam.example"))
-    assert response.status_code == 302 and response["Location"].endswith("/thanks/")
+    assert response.status_code == 302 and response["Location"].endswith("/thanks/?lang=vi")
     assert Inquiry.objects.count() == 0 and Customer.objects.count() == 0
 
 
@@ -180,7 +187,7 @@ def test_too_fast_or_missing_or_forged_token_pretends_success(org):
     fresh = client.get(f"/f/{web_form.public_key}/").context["token"]
     for token in (fresh, "", "forged:token:x", old_token(other)):
         response = client.post(f"/f/{web_form.public_key}/", form_data(web_form, ts=token))
-        assert response.status_code == 302 and response["Location"].endswith("/thanks/")
+        assert response.status_code == 302 and response["Location"].endswith("/thanks/?lang=vi")
     assert Inquiry.objects.count() == 0
     assert intake.form_token_age(old_token(web_form, 2 * 86400), web_form.public_key) is None  # expired
 
