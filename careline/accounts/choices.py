@@ -21,7 +21,7 @@ class TeamKind(models.TextChoices):
 
 
 # Object types that roles grant scopes on. Later domains add theirs here (and a data migration).
-OBJECT_TYPES = ["customer", "inquiry", "activity", "quota"]
+OBJECT_TYPES = ["customer", "inquiry", "activity", "quota", "ticket", "survey"]
 
 # The default matrix (role → object type → (scope, actions)). Loaded by data migrations and by
 # `accounts.services.role_defaults_apply`; admins may change the rows afterwards in the admin site.
@@ -30,6 +30,30 @@ OBJECT_TYPES = ["customer", "inquiry", "activity", "quota"]
 ALL_ACTIONS = ["view", "add", "change", "delete", "merge", "import", "export", "override_duplicate"]
 INQUIRY_ALL = ["view", "add", "change", "delete", "assign", "configure", "export"]
 ACTIVITY_ALL = ["view", "add", "change", "delete", "configure", "export"]
+TICKET_ALL = ["view", "add", "change", "delete", "assign", "configure", "export"]
+SURVEY_ALL = ["view", "add", "change", "configure", "export"]
+# ticket: helpdesk tickets (assign: reassign; configure: categories, SLA, playbooks, canned replies).
+# survey: surveys and responses (add: send / record; configure: define surveys).
+TICKET_SCOPES: dict[str, tuple[str, list[str]]] = {
+    RoleCode.ADMIN: ("all", TICKET_ALL),
+    RoleCode.DIRECTOR: ("all", ["view", "export"]),
+    RoleCode.BRANCH_MANAGER: ("branch", ["view", "add", "change", "assign", "export"]),
+    RoleCode.SUPERVISOR: ("team", ["view", "add", "change"]),
+    RoleCode.CONSULTANT: ("own", ["view", "add"]),
+    RoleCode.CARE_HEAD: ("all", TICKET_ALL),
+    RoleCode.CARE_AGENT: ("team", ["view", "add", "change"]),
+    RoleCode.ACADEMIC: ("branch", ["view", "add"]),
+}
+SURVEY_SCOPES: dict[str, tuple[str, list[str]]] = {
+    RoleCode.ADMIN: ("all", SURVEY_ALL),
+    RoleCode.DIRECTOR: ("all", ["view", "export"]),
+    RoleCode.BRANCH_MANAGER: ("branch", ["view", "add"]),
+    RoleCode.SUPERVISOR: ("team", ["view", "add"]),
+    RoleCode.CONSULTANT: ("own", ["view", "add"]),
+    RoleCode.CARE_HEAD: ("all", SURVEY_ALL),
+    RoleCode.CARE_AGENT: ("team", ["view", "add"]),
+    RoleCode.ACADEMIC: ("branch", ["view"]),
+}
 DEFAULT_ROLE_SCOPES: dict[str, dict[str, tuple[str, list[str]]]] = {
     RoleCode.ADMIN: {
         "customer": ("all", ALL_ACTIONS),
@@ -80,3 +104,6 @@ DEFAULT_ROLE_SCOPES: dict[str, dict[str, tuple[str, list[str]]]] = {
         "quota": ("own", ["view"]),
     },
 }
+for _role, _scopes in DEFAULT_ROLE_SCOPES.items():
+    _scopes["ticket"] = TICKET_SCOPES[_role]
+    _scopes["survey"] = SURVEY_SCOPES[_role]

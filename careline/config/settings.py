@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "careline.sales",
     "careline.activities",
     "careline.kpis",
+    "careline.helpdesk",
+    "careline.surveys",
     "careline.api",
     "careline.web",
     "careline.cli",

@@ -344,7 +344,7 @@ def test_roles_ensure_defaults_is_idempotent(org):
 
     counts = (Role.objects.count(), RoleScope.objects.count())
     roles_ensure_defaults()
-    assert (Role.objects.count(), RoleScope.objects.count()) == counts == (8, 8 * 4)
+    assert (Role.objects.count(), RoleScope.objects.count()) == counts == (8, 8 * 6)
     # A missing default scope is put back; an admin's edit of an existing one is kept.
     RoleScope.objects.filter(role__code="director").delete()
     RoleScope.objects.filter(role__code="consultant").update(scope="team")

@@ -1,0 +1,7 @@
+"""/api/v1/surveys — thin adapters over surveys.services and surveys.selectors."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["surveys"])
