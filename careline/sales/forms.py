@@ -69,6 +69,7 @@ class BootstrapMixin:
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxSelectMultiple):
+                widget.attrs.setdefault("class", "form-check-input")
                 continue
             if isinstance(widget, forms.CheckboxInput):
                 widget.attrs.setdefault("class", "form-check-input")
@@ -269,6 +270,7 @@ class MemberForm(BootstrapMixin, forms.Form):
     def __init__(self, *args: Any, users: Iterable[Any] = (), **kw: Any) -> None:
         super().__init__(*args, **kw)
         _choices(self, "user").choices = _user_choices(users)
+        self.fields["user"].widget.attrs["style"] = "min-width: 11rem"
         self.fields["skills"].widget.attrs["placeholder"] = "ielts, toeic"
         self.fields["languages"].widget.attrs["placeholder"] = "vi, en"
         self.style()
