@@ -71,7 +71,17 @@ def test_invalid_inquiry_is_refused(org):
     assert "channel" in exc.value.fields
     with pytest.raises(ValidationFailed):
         services.inquiry_receive(actor=None, data=services.InquiryData(channel="web", phone="12"))
+    with pytest.raises(ValidationFailed) as exc:
+        services.inquiry_receive(
+            actor=None, data=services.InquiryData(channel="web", phone="0912345678", province="zz")
+        )
+    assert "province" in exc.value.fields
     assert Inquiry.objects.count() == 0 and Customer.objects.count() == 0
+    # A province by name is stored as its 2025 code.
+    named = services.inquiry_receive(
+        actor=None, data=services.InquiryData(channel="web", phone="0912345678", province="TP HCM")
+    )
+    assert named.inquiry.province == "79"
 
 
 def test_actor_needs_inquiry_add(org):
