@@ -11,6 +11,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from imap_tools import MailBoxUnencrypted
+from imap_tools.errors import MailboxFolderDeleteError
 
 from careline.accounts.models import Notification
 from careline.customers.models import Customer
@@ -98,14 +100,17 @@ def _wait_for_greeting(process: subprocess.Popen[bytes], port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def imap_server() -> Iterator[dict[str, Any]]:
     if DOVECOT is None:
         pytest.fail(
             "dovecot is not installed: the IMAP intake tests need a real local IMAP server. "
             "Install it with `apt-get install -y dovecot-imapd` (CI: add it to the apt packages).",
             pytrace=False,
         )
-    d = tmp_path_factory.mktemp("dovecot")
+    # Our own temporary directory, not pytest's tmp_path: pytest prunes old basetemp directories of the same
+    # user, and a concurrent pytest run would delete the server's files under it.
+    d = Path(tempfile.mkdtemp(prefix="careline-dovecot-"))
+    os.chmod(d, 0o755)
     # Unprivileged: as ourselves, or as `nobody` when the tests run as root.
     account = pwd.getpwnam("nobody") if os.geteuid() == 0 else pwd.getpwuid(os.geteuid())
     import grp
@@ -114,9 +119,6 @@ def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     for sub in ("run", "state", "home"):
         (d / sub).mkdir()
     (d / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::{d}/home/{USER}\n")
-    if os.geteuid() == 0:
-        os.chmod(d.parent, 0o755)
-        os.chmod(d.parent.parent, 0o755)
     failures: list[str] = []
     for _attempt in range(5):  # the free port may be taken by someone else before dovecot binds it
         port = _free_port()
@@ -152,6 +154,7 @@ def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             process.kill()
             process.wait()
         output.close()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture
@@ -162,7 +165,20 @@ def folder(imap_server: dict[str, Any]) -> Iterator[str]:
     yield name
     with imap(imap_server) as client:
         if client.folder.exists(name):
+            delete_folder(client, name)
+
+
+def delete_folder(client: MailBoxUnencrypted, name: str) -> None:
+    """Dovecot now and then refuses to delete a folder right after it was re-created ("[CANNOT] The
+    /private/specialuse attribute cannot be changed"): try again shortly."""
+    for attempt in range(10):
+        try:
             client.folder.delete(name)
+            return
+        except MailboxFolderDeleteError:
+            if attempt == 9:
+                raise
+            time.sleep(0.2)
 
 
 def imap(server: dict[str, Any]) -> MailBoxUnencrypted:
@@ -274,7 +290,7 @@ def test_uidvalidity_change_starts_over_without_duplicates(org, imap_server, fol
     old_validity = mailbox.uid_validity
     # The folder is deleted and re-created (a restore): new UIDVALIDITY, UIDs start at 1 again.
     with imap(imap_server) as client:
-        client.folder.delete(folder)
+        delete_folder(client, folder)
         client.folder.create(folder)
     time.sleep(1.1)  # dovecot derives UIDVALIDITY from the clock
     deliver(imap_server, folder, first, second, mail(message_id="<v3@example.vn>"))
