@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,9 @@ from careline.core.errors import ApplicationError, NotFound, ValidationFailed
 from careline.core.models import AuditAction
 from careline.core.visibility import Action, require_action
 from careline.customers import services as customer_services
-from careline.customers.bulk import BulkCustomer, customers_bulk_insert
+from careline.customers.bulk import ANALYZE_AFTER, customers_analyze
 from careline.customers.choices import ContactKind
-from careline.customers.models import ContactPoint, Customer, Tag
+from careline.customers.models import Customer, Tag
 from careline.customers.selectors import OBJECT_TYPE, customer_visible
 from careline.imports.choices import ImportMode, JobKind, JobStatus
 from careline.imports.mapping import Mapping, auto_map
@@ -37,11 +36,11 @@ from careline.imports.models import Job
 from careline.imports.parsing import RowError, parse_rows, preview
 from careline.imports.progress import progress_clear, progress_set
 from careline.imports.readers import ImportFileError, Table, read_table
+from careline.imports.staging import MODEL_KEYS, Record, Stage, record_from_row
 from careline.vn import fold
 
 MAX_STORED_ERRORS = 1000
 PROGRESS_EVERY = 5000  # rows between progress updates
-LOOKUP_CHUNK = 5000  # values per IN (...) when matching existing customers
 
 
 # --- files -----------------------------------------------------------------------------------------
@@ -276,104 +275,6 @@ def import_start(
 # --- run -------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Record:
-    """One valid row ready to write, with the rows of the file merged into it."""
-
-    row: int
-    data: dict[str, Any]
-    phones: list[str] = field(default_factory=list)
-    emails: list[str] = field(default_factory=list)
-    merged_rows: list[int] = field(default_factory=list)
-    match_id: int | None = None
-
-
-def _phones_of(data: dict[str, Any]) -> list[str]:
-    out = []
-    for p in data.get("phones") or []:
-        out.append(p["number"] if isinstance(p, dict) else str(p))
-    return out
-
-
-def _keys(rec: Record) -> Iterator[str]:
-    for p in rec.phones:
-        yield "p:" + p
-    for e in rec.emails:
-        yield "e:" + e
-    if rec.data.get("tax_code"):
-        yield "t:" + rec.data["tax_code"]
-    if rec.data.get("external_ref"):
-        yield "x:" + str(rec.data["external_ref"])
-
-
-def _merge_into(first: Record, later: Record) -> None:
-    """A duplicate row of the file adds what the first one lacks: every phone and email, empty fields."""
-    for p in later.phones:
-        if p not in first.phones:
-            first.phones.append(p)
-    for e in later.emails:
-        if e not in first.emails:
-            first.emails.append(e)
-    for key, value in later.data.items():
-        if key in ("phones", "emails"):
-            continue
-        if key == "tags":
-            first.data["tags"] = list(dict.fromkeys([*(first.data.get("tags") or []), *value]))
-        elif not first.data.get(key):
-            first.data[key] = value
-    first.merged_rows.append(later.row)
-
-
-def _dedupe(records: list[Record]) -> list[Record]:
-    by_key: dict[str, Record] = {}
-    kept: list[Record] = []
-    for rec in records:
-        first = next((by_key[k] for k in _keys(rec) if k in by_key), None)
-        if first is None:
-            kept.append(rec)
-            target = rec
-        else:
-            _merge_into(first, rec)
-            target = first
-        for k in _keys(rec):
-            by_key.setdefault(k, target)
-    return kept
-
-
-def _chunks(values: list[str], size: int = LOOKUP_CHUNK) -> Iterator[list[str]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
-
-
-def _match_existing(actor: User, records: list[Record]) -> None:
-    """Set `match_id` from customers the actor can see with the same phone, email, tax code or external id."""
-    visible = customer_visible(actor=actor)
-    owner_of: dict[str, int] = {}
-    phones = sorted({p for r in records for p in r.phones})
-    emails = sorted({e for r in records for e in r.emails})
-    for kind, values, prefix in ((ContactKind.PHONE, phones, "p:"), (ContactKind.EMAIL, emails, "e:")):
-        for chunk in _chunks(values):
-            rows = ContactPoint.objects.filter(kind=kind, value__in=chunk, customer__in=visible).values_list(
-                "value", "customer_id"
-            )
-            for value, customer_id in rows.order_by("customer_id"):
-                owner_of.setdefault(prefix + value, customer_id)
-    taxes = sorted({r.data["tax_code"] for r in records if r.data.get("tax_code")})
-    for chunk in _chunks(taxes):
-        for tax, customer_id in (
-            visible.filter(tax_code__in=chunk).order_by("pk").values_list("tax_code", "pk")
-        ):
-            owner_of.setdefault("t:" + tax, customer_id)
-    refs = sorted({str(r.data["external_ref"]) for r in records if r.data.get("external_ref")})
-    for chunk in _chunks(refs):
-        for ref, customer_id in (
-            visible.filter(external_ref__in=chunk).order_by("pk").values_list("external_ref", "pk")
-        ):
-            owner_of.setdefault("x:" + ref, customer_id)
-    for rec in records:
-        rec.match_id = next((owner_of[k] for k in _keys(rec) if k in owner_of), None)
-
-
 def _tag_ids(names: Iterable[str]) -> dict[str, int]:
     wanted = {fold(n): n for n in names}
     existing = dict(Tag.objects.filter(name_folded__in=list(wanted)).values_list("name_folded", "pk"))
@@ -383,47 +284,16 @@ def _tag_ids(names: Iterable[str]) -> dict[str, int]:
     return existing
 
 
-MODEL_KEYS = {
-    "kind", "full_name", "salutation", "job_title", "birthday", "lunar_birthday", "founded_on", "tax_code",
-    "province", "ward", "street", "legacy_address", "tier", "stage", "source", "price_type", "contract_terms",
-    "receivable_amount", "receivable_due", "external_ref",
-}  # fmt: skip
-
-
-def _bulk_row(rec: Record, owner: User, tag_ids: dict[str, int]) -> BulkCustomer:
-    values = {k: v for k, v in rec.data.items() if k in MODEL_KEYS}
-    values.setdefault("stage", "lead")
-    values.setdefault("source", "import")
-    values["owner_id"] = owner.pk
-    values["team_id"] = owner.team_id
-    values["branch_id"] = owner.branch_id
-    values["created_by_id"] = owner.pk
-    if values.get("external_ref") is not None:
-        values["external_ref"] = str(values["external_ref"])[:64]
-    labels = {
-        (p["number"] if isinstance(p, dict) else p): (
-            p.get("label", "mobile") if isinstance(p, dict) else "mobile"
-        )
-        for p in rec.data.get("phones") or []
-    }
-    return BulkCustomer(
-        values=values,
-        phones=[(p, labels.get(p, "mobile")) for p in rec.phones],
-        emails=rec.emails,
-        tag_ids=[tag_ids[fold(t)] for t in rec.data.get("tags") or [] if fold(t) in tag_ids],
-    )
-
-
 def _update_data(rec: Record, customer: Customer) -> dict[str, Any]:
     """Fields from the file for an existing customer: filled values win, every phone/email/tag is kept."""
     data = {k: v for k, v in rec.data.items() if k in MODEL_KEYS and k != "kind" and v not in (None, "")}
     points = list(customer.contact_points.all())
     phones = [p.value for p in points if p.kind == ContactKind.PHONE]
     emails = [p.value for p in points if p.kind == ContactKind.EMAIL]
-    data["phones"] = [*phones, *[p for p in rec.phones if p not in phones]]
+    data["phones"] = [*phones, *[p for p in rec.numbers if p not in phones]]
     data["emails"] = [*emails, *[e for e in rec.emails if e not in emails]]
-    if rec.data.get("tags"):
-        data["tags"] = list(dict.fromkeys([*(t.name for t in customer.tags.all()), *rec.data["tags"]]))
+    if rec.tags:
+        data["tags"] = list(dict.fromkeys([*(t.name for t in customer.tags.all()), *rec.tags]))
     return data
 
 
@@ -487,59 +357,103 @@ def import_run(*, job_id: int) -> Job:
 
 
 def _run(job: Job) -> None:
+    """Read and check the file once, row by row, staging the valid rows; then merge the duplicates of the
+    file, match existing customers and write everything in one transaction (see careline.imports.staging)."""
     actor = job.actor
     options = job.options
     data = (job_dir(job.pk) / "source").read_bytes()
     table = _read(
         data, filename=job.source_name, encoding=options.get("encoding"), sheet=options.get("sheet")
     )
+    del data
     mapping = _mapping(table, options.get("columns"))
     errors: list[RowError] = []
     failed_rows: set[int] = set()
-    records: list[Record] = []
-    for processed, (rownum, row_data, row_errors) in enumerate(parse_rows(table, mapping), start=1):
-        if row_errors:
-            errors.extend(row_errors)
-            failed_rows.add(rownum)
-        else:
-            records.append(
-                Record(
-                    row=rownum,
-                    data=row_data,
-                    phones=_phones_of(row_data),
-                    emails=list(row_data.get("emails") or []),
-                )
-            )
-        if processed % PROGRESS_EVERY == 0:
-            progress_set(job.pk, phase="checking", processed=processed)
-    too_long = [r for r in records if len(r.data.get("full_name", "")) > 200]
-    for rec in too_long:
-        errors.append(
-            RowError(
-                rec.row, "(name)", rec.data["full_name"][:50], _("The name is longer than 200 characters.")
-            )
-        )
-        failed_rows.add(rec.row)
-    records = [r for r in records if r.row not in failed_rows]
-    records = _dedupe(records)
-    _match_existing(actor, records)
-    mode = options.get("mode", ImportMode.CREATE)
-    if mode == ImportMode.CREATE:
-        for rec in records:
-            if rec.match_id is not None:
+    by_key: dict[str, int] = {}  # dedup key → the first row of the file that had it (its group's leader)
+    groups: dict[int, int] = {}  # leader → how many later rows of the file were merged into it
+    also: dict[str, set[int]] = {}  # key → other leaders whose rows have it
+    stage = Stage()
+    stage.create()
+    try:
+        for processed, (rownum, row_data, row_errors) in enumerate(parse_rows(table, mapping), start=1):
+            if processed % PROGRESS_EVERY == 0:
+                progress_set(job.pk, phase="checking", processed=processed)
+            if row_errors:
+                errors.extend(row_errors)
+                failed_rows.add(rownum)
+                continue
+            if len(row_data.get("full_name", "")) > 200:
                 errors.append(
                     RowError(
-                        rec.row,
-                        "(match)",
-                        "",
-                        _("This customer already exists (#%(id)s).") % {"id": rec.match_id},
+                        rownum,
+                        "(name)",
+                        row_data["full_name"][:50],
+                        _("The name is longer than 200 characters."),
                     )
                 )
-                failed_rows.add(rec.row)
-        records = [r for r in records if r.row not in failed_rows]
-    to_create = [r for r in records if r.match_id is None]
-    matched = [r for r in records if r.match_id is not None]
-    merged = sum(len(r.merged_rows) for r in records)
+                failed_rows.add(rownum)
+                continue
+            rec = record_from_row(rownum, row_data)
+            keys = list(rec.dedup_keys())
+            leader = next((by_key[k] for k in keys if k in by_key), rownum)
+            if leader != rownum:
+                groups[leader] = groups.get(leader, 0) + 1
+            for k in keys:
+                first = by_key.setdefault(k, leader)
+                if first != leader:  # this group holds a key of another group too (rare): match both
+                    also.setdefault(k, set()).add(leader)
+            stage.add(rec, leader)
+        stage.index()
+        if groups:
+            stage.merge_groups(set(groups))
+        matches = _match_existing(actor, stage, by_key, also)
+        del by_key
+        _write(job, table, stage, matches, errors, failed_rows, groups)
+    finally:
+        stage.drop()
+
+
+def _match_existing(
+    actor: User, stage: Stage, by_key: dict[str, int], also: dict[str, set[int]]
+) -> dict[int, int]:
+    """leader row → the id of an existing customer the actor can see with the same phone, email, tax code or
+    external id (the first of the row's keys that matches decides; the lowest id for one key)."""
+    visible = customer_visible(actor=actor)
+    if not visible.exists():
+        return {}
+    owner_of = stage.existing_owners(visible, by_key)
+    if not owner_of:
+        return {}
+    candidates = {by_key[k] for k in owner_of}
+    for k in owner_of:
+        candidates.update(also.get(k, ()))
+    matches: dict[int, int] = {}
+    for leader, rec in stage.records(candidates):
+        match = next((owner_of[k] for k in rec.dedup_keys() if k in owner_of), None)
+        if match is not None:
+            matches[leader] = match
+    return matches
+
+
+def _write(
+    job: Job,
+    table: Table,
+    stage: Stage,
+    matches: dict[int, int],
+    errors: list[RowError],
+    failed_rows: set[int],
+    groups: dict[int, int],
+) -> None:
+    actor = job.actor
+    options = job.options
+    mode = options.get("mode", ImportMode.CREATE)
+    if mode == ImportMode.CREATE:
+        for row, match_id in sorted(matches.items()):
+            errors.append(
+                RowError(row, "(match)", "", _("This customer already exists (#%(id)s).") % {"id": match_id})
+            )
+            failed_rows.add(row)
+    merged = sum(n for leader, n in groups.items() if leader not in failed_rows)
     all_or_nothing = bool(options.get("all_or_nothing", True))
     created = updated = skipped = 0
     if errors and all_or_nothing:
@@ -548,23 +462,21 @@ def _run(job: Job) -> None:
         )
         return
     owner = User.objects.filter(pk=options.get("owner_id") or actor.pk).first() or actor
+    to_update = len(matches) if mode == ImportMode.UPDATE else 0
     try:
         with transaction.atomic():
-            progress_set(job.pk, phase="writing", processed=0, total=len(to_create) + len(matched))
-            tag_ids = _tag_ids({t for r in to_create for t in r.data.get("tags") or []})
-            customers_bulk_insert(
-                (_bulk_row(r, owner, tag_ids) for r in to_create),
-                batch_size=10_000,
-                progress=lambda done: progress_set(job.pk, processed=done),
+            stage.set_matches(matches)
+            _tag_ids(stage.tag_names())
+            progress_set(job.pk, phase="writing", processed=0, total=stage.staged - len(matches) + to_update)
+            created = stage.write(
+                owner=owner, now=timezone.now(), progress=lambda done: progress_set(job.pk, processed=done)
             )
-            created = len(to_create)
             if mode == ImportMode.SKIP:
-                skipped = len(matched)
-            else:
-                for i, rec in enumerate(matched, start=1):
-                    assert rec.match_id is not None  # `matched` holds only matched records
+                skipped = len(matches)
+            elif mode == ImportMode.UPDATE:
+                for i, (row, rec) in enumerate(stage.records(matches), start=1):
                     customer = Customer.objects.prefetch_related("contact_points", "tags").get(
-                        pk=rec.match_id
+                        pk=matches[row]
                     )
                     try:
                         with transaction.atomic():
@@ -598,6 +510,8 @@ def _run(job: Job) -> None:
             job, errors, failed_rows, table, created=0, updated=0, skipped=0, merged=merged, written=False
         )
         return
+    if created >= ANALYZE_AFTER:
+        customers_analyze()  # after the commit: searches right after a big import use fresh statistics
     _finish(
         job,
         errors,
