@@ -564,38 +564,35 @@ def customer_assign_owner(
 
 
 def customers_assign_owner_bulk(*, rows: list[tuple[int, int | None, int | None, int | None]]) -> int:
-    """Set (owner, team, branch) of many customers in one statement per 1,000 rows: the bulk path of lead
-    allocation. `rows` are (customer_id, owner_id, team_id, branch_id). The caller records the assignment
-    log and one audit event for the batch (row-level history is the assignment log, not simple-history)."""
+    """Set (owner, team, branch) of many customers in one statement: the bulk path of lead allocation.
+    `rows` are (customer_id, owner_id, team_id, branch_id). The caller records the assignment log and one
+    audit event for the batch (row-level history is the assignment log, not simple-history).
+
+    PostgreSQL: UPDATE … FROM unnest() of four arrays sent as text literals (building and parsing
+    '{1,2,…}' costs a fraction of adapting a Python list value by value)."""
     from django.db import connection
 
+    if not rows:
+        return 0
     table = Customer._meta.db_table
-    done = 0
     with connection.cursor() as cur:
-        for start in range(0, len(rows), 1000):
-            chunk = rows[start : start + 1000]
-            if connection.vendor == "postgresql":
-                cur.execute(
-                    f"UPDATE {table} AS c SET owner_id = v.owner_id, team_id = v.team_id, branch_id = v.branch_id,"
-                    " version = c.version + 1, updated_at = now()"
-                    " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
-                    " AS v(id, owner_id, team_id, branch_id) WHERE c.id = v.id",
-                    [
-                        [r[0] for r in chunk],
-                        [r[1] for r in chunk],
-                        [r[2] for r in chunk],
-                        [r[3] for r in chunk],
-                    ],
-                )
-            else:
-                now = timezone.now()
-                cur.executemany(
-                    f"UPDATE {table} SET owner_id = %s, team_id = %s, branch_id = %s, version = version + 1,"
-                    " updated_at = %s WHERE id = %s",
-                    [(r[1], r[2], r[3], now, r[0]) for r in chunk],
-                )
-            done += len(chunk)
-    return done
+        if connection.vendor == "postgresql":
+            columns = list(zip(*rows, strict=True))
+            cur.execute(
+                f"UPDATE {table} AS c SET owner_id = v.owner_id, team_id = v.team_id, branch_id = v.branch_id,"
+                " version = c.version + 1, updated_at = now()"
+                " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
+                " AS v(id, owner_id, team_id, branch_id) WHERE c.id = v.id",
+                ["{" + ",".join("NULL" if v is None else str(v) for v in col) + "}" for col in columns],
+            )
+        else:
+            now = timezone.now()
+            cur.executemany(
+                f"UPDATE {table} SET owner_id = %s, team_id = %s, branch_id = %s, version = version + 1,"
+                " updated_at = %s WHERE id = %s",
+                [(r[1], r[2], r[3], now, r[0]) for r in rows],
+            )
+    return len(rows)
 
 
 @transaction.atomic

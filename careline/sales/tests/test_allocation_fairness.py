@@ -414,3 +414,48 @@ def test_optimised_pick_matches_the_reference(
         a, b = rotation.pick(exclude_users=exclude), reference.pick(exclude_users=exclude)
         assert (a.key if a else None) == (b.key if b else None), n
         assert [(s.credit, s.open_leads) for s in ours] == [(s.credit, s.open_leads) for s in ref], n
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    strategy=st.sampled_from([ROUND_ROBIN, WEIGHTED, LEAST_LOADED]),
+    members=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(1, 40)),
+            st.integers(0, 3),
+            st.integers(0, 20),
+            st.floats(-1, 1),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    batches=st.lists(st.integers(0, 300), min_size=1, max_size=5),
+)
+def test_pick_many_is_the_same_as_successive_picks(
+    strategy: str, members: list[tuple[int | None, int, int, float, bool]], batches: list[int]
+) -> None:
+    """The queue run's `pick_many(n)`: the same choices and deficits as n calls of `pick()`, from any
+    state (deficits carried in, people away, capacities filling up in the middle of a batch)."""
+
+    def build() -> list[Slot]:
+        return [
+            Slot(
+                key=i,
+                user_id=100 + i,
+                position=pos,
+                capacity=cap,
+                open_leads=start,
+                credit=credit,
+                available=ok,
+            )
+            for i, (cap, pos, start, credit, ok) in enumerate(members)
+        ]
+
+    many, one = build(), build()
+    a, b = Rotation(strategy, many), Rotation(strategy, one)
+    for n in batches:
+        got = a.pick_many(n)
+        expected = [b.pick() for _ in range(n)]
+        assert [s.key if s else None for s in got] == [s.key if s else None for s in expected]
+        assert [(s.credit, s.open_leads) for s in many] == [(s.credit, s.open_leads) for s in one]
