@@ -9,7 +9,7 @@ export PORT
 VENDOR := careline/web/static/vendor/.built
 MO := careline/locale/vi/LC_MESSAGES/django.mo
 
-.PHONY: help run test test-sqlite test-postgres test-browser lint setup venv static messages openapi clean bench-search
+.PHONY: help run test test-services test-sqlite test-postgres test-browser lint setup venv static messages openapi clean bench-search
 
 help:
 	@echo "make run    — set up everything and serve Careline with demo data on http://127.0.0.1:$(PORT)"
@@ -59,10 +59,19 @@ lint: setup
 openapi: setup
 	$(PY) manage.py export_openapi_schema --api careline.api.api.api --indent 2 --sorted --output docs/openapi.json
 
-test-sqlite: setup
+# The mailbox tests talk to a real IMAP server (dovecot, started by the tests as an unprivileged process).
+test-services:
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "== installing dovecot-imapd (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else echo "dovecot is missing: sudo apt-get install dovecot-imapd"; exit 1; fi; \
+	fi
+
+test-sqlite: setup test-services
 	CARELINE_TEST_DATABASE_URL= $(VENV)/bin/pytest -q
 
-test-postgres: setup
+test-postgres: setup test-services
 	@test -n "$$CARELINE_TEST_POSTGRES" || { echo "set CARELINE_TEST_POSTGRES=postgresql://…"; exit 1; }
 	CARELINE_TEST_DATABASE_URL="$$CARELINE_TEST_POSTGRES" $(VENV)/bin/pytest -q
 
