@@ -5,3 +5,9 @@ class SurveysConfig(AppConfig):
     name = "careline.surveys"
     label = "surveys"
     verbose_name = "Surveys"
+
+    def ready(self) -> None:
+        from careline.helpdesk.signals import ticket_resolved
+        from careline.surveys import receivers
+
+        ticket_resolved.connect(receivers.ticket_resolved, dispatch_uid="surveys.ticket_resolved")

@@ -18,6 +18,9 @@ def _token() -> str:
 
 
 class Survey(TimeStampedModel):
+    """A survey the company runs: its kind (CSAT, NPS, CES, custom), when it is sent (after a resolved ticket,
+    on a schedule to a customer segment, or by staff) and its question(s)."""
+
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=10, choices=SurveyKind.choices)
     trigger = models.CharField(_("sent"), max_length=20, choices=Trigger.choices, default=Trigger.MANUAL)
@@ -81,6 +84,14 @@ class Invitation(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    branch = models.ForeignKey(
+        "accounts.Branch",
+        verbose_name=_("branch"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     token = models.CharField(_("token"), max_length=64, unique=True, default=_token)
     channel = models.CharField(
         _("channel"), max_length=10, choices=InvitationChannel.choices, default=InvitationChannel.EMAIL
@@ -95,7 +106,10 @@ class Invitation(TimeStampedModel):
         verbose_name = _("survey invitation")
         verbose_name_plural = _("survey invitations")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["survey", "sent_at"], name="surveys_invitation_sent_idx")]
+        indexes = [
+            models.Index(fields=["survey", "sent_at"], name="surveys_invitation_sent_idx"),
+            models.Index(fields=["customer", "survey", "created_at"], name="surveys_invitation_cust_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["survey", "ticket"],
@@ -152,6 +166,14 @@ class Response(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    branch = models.ForeignKey(
+        "accounts.Branch",
+        verbose_name=_("branch"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     category = models.ForeignKey(
         "helpdesk.Category",
         verbose_name=_("category"),
@@ -191,6 +213,19 @@ class Response(TimeStampedModel):
         indexes = [
             models.Index(fields=["kind", "created_at"], name="surveys_response_kind_idx"),
             models.Index(fields=["agent", "created_at"], name="surveys_response_agent_idx"),
+            models.Index(fields=["team", "created_at"], name="surveys_response_team_idx"),
+            models.Index(fields=["survey", "ticket"], name="surveys_response_ticket_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__isnull=True)
+                | models.Q(kind=SurveyKind.CSAT, score__gte=1, score__lte=5)
+                | models.Q(kind=SurveyKind.NPS, score__gte=0, score__lte=10)
+                | models.Q(kind=SurveyKind.CES, score__gte=1, score__lte=7)
+                | models.Q(kind=SurveyKind.CUSTOM, score__gte=0, score__lte=10),
+                name="surveys_response_score_in_range",
+                violation_error_message=_("The score is out of range for this kind of survey."),
+            ),
         ]
 
     def __str__(self) -> str:

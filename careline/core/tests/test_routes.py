@@ -41,6 +41,8 @@ PUBLIC: dict[str, str] = {
     "forms:submit": "lead form posts from a site's own HTML (public key, CORS for its origins, rate limit)",
     "forms:thanks": "the lead form's thank-you page, no data",
     "api:receive_hook": "signed webhooks (Standard Webhooks): the connector's signature authenticates, 401 without",
+    "survey_public:survey": "the survey page customers answer (token in the URL; CSRF-protected POST, rate limit)",
+    "survey_public:thanks": "the survey's thank-you page (token in the URL), no data",
 }
 SKIPPED_PREFIXES = ("admin/",)  # Django admin has its own login and is covered by Django's tests
 WEB_METHODS = ("GET", "POST")
