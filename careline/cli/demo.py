@@ -390,6 +390,7 @@ def demo_load(
         tags.append(tag)
     existing = Customer.objects.filter(external_ref__startswith=DEMO_REF).count()
     if existing >= customers:
+        _domain_demos(users, seed)
         return 0
     sales = [u for u in users.values() if u.role_code in ("consultant", "care_agent")]
     staff = {
@@ -413,7 +414,15 @@ def demo_load(
         object_repr=f"demo data: {len(added)} customers",
         actor_label="careline demo",
     )
+    _domain_demos(users, seed)
     return len(added)
+
+
+def _domain_demos(users: dict[str, User], seed: int) -> None:
+    """Each domain's demo records (idempotent): leads, rules, quotas and calls; later issues add theirs."""
+    from careline.sales.demo import demo_sales_load
+
+    demo_sales_load(users, seed=seed)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

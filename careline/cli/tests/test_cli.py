@@ -91,17 +91,29 @@ def test_demo_is_deterministic_and_tops_up(db):
     assert {u.role_code for u in User.objects.all()} >= {
         "admin", "director", "branch_manager", "supervisor", "consultant", "care_head", "care_agent", "academic",
     }  # fmt: skip
-    first = list(Customer.objects.order_by("external_ref").values_list("external_ref", "full_name"))
+    first = list(
+        Customer.objects.order_by("external_ref", "full_name").values_list("external_ref", "full_name")
+    )
+    from careline.activities.models import Activity
+    from careline.sales.models import Assignment, Inquiry
+
+    leads = Inquiry.objects.count()
+    assert leads == 40 and Inquiry.objects.filter(owner__isnull=False).count() == 40  # allocated by the rules
     assert demo_load(customers=40) == 0  # nothing to add
+    assert Inquiry.objects.count() == leads  # the lead demo is idempotent too
     assert demo_load(customers=60) == 20  # only the missing ones
     lan = Customer.objects.get(external_ref="demo-0")
     assert lan.full_name == "Nguyễn Thị Lan"
     assert lan.contact_points.filter(value="+84912345678").exists()
     assert " lan " in lan.search_text and "0912345678" in lan.search_text
-    # same seed → same people
+    # same seed → same people (and the same leads)
+    Activity.objects.all().delete()
+    Assignment.objects.all().delete()
+    Inquiry.objects.all().delete()
     Customer.objects.all().delete()
     demo_load(customers=40)
-    assert list(Customer.objects.order_by("external_ref").values_list("external_ref", "full_name")) == first
+    again = Customer.objects.order_by("external_ref", "full_name").values_list("external_ref", "full_name")
+    assert list(again) == first
 
 
 def test_demo_phones_are_unique_and_normalised(db):
