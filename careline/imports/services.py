@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from careline.core.visibility import Action, require_action
 from careline.customers import services as customer_services
 from careline.customers.bulk import ANALYZE_AFTER, customers_analyze
 from careline.customers.choices import ContactKind
-from careline.customers.models import Customer, Tag
+from careline.customers.models import ContactPoint, Customer, Tag
 from careline.customers.selectors import OBJECT_TYPE, customer_visible
 from careline.imports.choices import ImportMode, JobKind, JobStatus
 from careline.imports.mapping import Mapping, auto_map
@@ -673,32 +673,127 @@ def export_headers(language: str) -> list[str]:
     return [vi if language == "vi" else en for _key, vi, en in EXPORT_COLUMNS]
 
 
-def _export_values(c: Customer) -> list[Any]:
-    from careline.vn import format_phone, province_by_code
+EXPORT_FIELDS = (
+    "id", "full_name", "kind", "salutation", "birthday", "tax_code", "province", "ward", "street",
+    "legacy_address", "stage", "source", "tier", "owner_id", "created_at",
+)  # fmt: skip
+EXPORT_CHUNK = 2000
 
-    points = list(c.contact_points.all())
-    province = province_by_code(c.province) if c.province else None
-    values: dict[str, Any] = {
-        "id": c.pk,
-        "full_name": c.full_name,
-        "kind": c.get_kind_display(),
-        "salutation": c.get_salutation_display() if c.salutation else "",
-        "phones": "; ".join(format_phone(p.value) for p in points if p.kind == ContactKind.PHONE),
-        "emails": "; ".join(p.value for p in points if p.kind == ContactKind.EMAIL),
-        "birthday": c.birthday.strftime("%d/%m/%Y") if c.birthday else "",
-        "tax_code": c.tax_code,
-        "province": province.name if province else "",
-        "ward": c.ward,
-        "street": c.street,
-        "legacy_address": c.legacy_address,
-        "stage": c.get_stage_display(),
-        "source": c.get_source_display() if c.source else "",
-        "tier": c.get_tier_display() if c.tier else "",
-        "tags": ", ".join(t.name for t in c.tags.all()),
-        "owner": str(c.owner) if c.owner_id else "",
-        "created_at": timezone.localtime(c.created_at).strftime("%d/%m/%Y %H:%M"),
-    }
-    return [values[key] for key, _vi, _en in EXPORT_COLUMNS]
+
+class _ExportLabels:
+    """What the export shows for stored values, worked out once per export (in its language): choice labels,
+    province names, owner names."""
+
+    def __init__(self) -> None:
+        self.choices = {
+            name: {
+                value: str(label)
+                for value, label in getattr(Customer._meta.get_field(name), "flatchoices", ())
+            }
+            for name in ("kind", "salutation", "stage", "source", "tier")
+        }
+        self.provinces: dict[str, str] = {}
+        self.owners: dict[int, str] = {}
+        self.tz = timezone.get_current_timezone()
+
+    def choice(self, name: str, value: str) -> str:
+        return self.choices[name].get(value, value)
+
+    def province(self, code: str) -> str:
+        if code not in self.provinces:
+            from careline.vn import province_by_code
+
+            province = province_by_code(code)
+            self.provinces[code] = province.name if province else ""
+        return self.provinces[code]
+
+    def owner(self, owner_id: int | None) -> str:
+        if owner_id is None:
+            return ""
+        if owner_id not in self.owners:
+            user = User.objects.filter(pk=owner_id).first()
+            self.owners[owner_id] = str(user) if user else ""
+        return self.owners[owner_id]
+
+
+def _contacts_and_tags(
+    ids: list[int],
+) -> tuple[dict[int, list[str]], dict[int, list[str]], dict[int, list[str]]]:
+    """Phones (formatted), emails and tag names of a chunk of customers, with one query (in display order)."""
+    from django.db import connection
+
+    from careline.vn import format_phone
+
+    cp = ContactPoint._meta.db_table
+    through = Customer.tags.through._meta.db_table
+    tag = Tag._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"SELECT customer_id, kind, value, position, id, '' FROM {cp} WHERE customer_id IN ({marks})"
+        f" UNION ALL SELECT ct.customer_id, 'tag', t.name, 0, t.id, t.name_folded FROM {through} ct"
+        f" JOIN {tag} t ON t.id = ct.tag_id WHERE ct.customer_id IN ({marks})"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, ids + ids)
+        rows = cur.fetchall()
+    points = sorted((r for r in rows if r[1] != "tag"), key=lambda r: (r[0], r[3], r[4]))
+    tag_rows = sorted((r for r in rows if r[1] == "tag"), key=lambda r: (r[0], r[5], r[4]))
+    phones: dict[int, list[str]] = {}
+    emails: dict[int, list[str]] = {}
+    tags: dict[int, list[str]] = {}
+    for customer_id, kind, value, _pos, _id, _f in points:
+        if kind == ContactKind.PHONE:
+            phones.setdefault(customer_id, []).append(format_phone(value))
+        else:
+            emails.setdefault(customer_id, []).append(value)
+    for customer_id, _kind, name, _pos, _id, _f in tag_rows:
+        tags.setdefault(customer_id, []).append(name)
+    return phones, emails, tags
+
+
+def _export_rows(qs: Any) -> Iterator[list[Any]]:
+    """The export's rows (EXPORT_COLUMNS order) from plain values, contact points and tags one query per
+    chunk: no model instances, no per-row display lookups."""
+    labels = _ExportLabels()
+    choice = labels.choices
+    kinds, salutations, stages = choice["kind"], choice["salutation"], choice["stage"]
+    sources, tiers, provinces, tz = choice["source"], choice["tier"], labels.provinces, labels.tz
+    chunk: list[tuple[Any, ...]] = []
+
+    def rows_of(chunk: list[tuple[Any, ...]]) -> Iterator[list[Any]]:
+        phones, emails, tags = _contacts_and_tags([r[0] for r in chunk])
+        for (pk, full_name, kind, salutation, birthday, tax_code, province, ward, street, legacy, stage, source,
+             tier, owner_id, created_at) in chunk:  # fmt: skip
+            yield [
+                pk,
+                full_name,
+                kinds.get(kind, kind),
+                salutations.get(salutation, salutation) if salutation else "",
+                "; ".join(phones.get(pk, ())),
+                "; ".join(emails.get(pk, ())),
+                birthday.strftime("%d/%m/%Y") if birthday else "",
+                tax_code,
+                (provinces[province] if province in provinces else labels.province(province))
+                if province
+                else "",
+                ward,
+                street,
+                legacy,
+                stages.get(stage, stage),
+                sources.get(source, source) if source else "",
+                tiers.get(tier, tier) if tier else "",
+                ", ".join(tags.get(pk, ())),
+                labels.owner(owner_id),
+                created_at.astimezone(tz).strftime("%d/%m/%Y %H:%M"),
+            ]
+
+    for row in qs.values_list(*EXPORT_FIELDS).iterator(chunk_size=EXPORT_CHUNK):
+        chunk.append(row)
+        if len(chunk) >= EXPORT_CHUNK:
+            yield from rows_of(chunk)
+            chunk = []
+    if chunk:
+        yield from rows_of(chunk)
 
 
 def export_write(
@@ -791,14 +886,10 @@ def export_run(*, job_id: int) -> Job:
         qs, _rank = customer_search_queryset(
             actor=job.actor, filters=CustomerFilters(**options.get("filters", {}))
         )
-        qs = (
-            qs.select_related("owner")
-            .prefetch_related("contact_points", "tags")
-            .order_by("given_folded", "name_folded", "id")
-        )
+        qs = qs.order_by("given_folded", "name_folded", "id")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         job.result_name = f"khach-hang-{stamp}.{fmt}"
-        rows = (_export_values(c) for c in qs.iterator(chunk_size=2000))
+        rows = _export_rows(qs)
         count = export_write(
             job_dir(job.pk) / job.result_name,
             fmt,
