@@ -147,6 +147,18 @@ def absence_list(*, actor: Any, current_only: bool = True) -> list[Absence]:
     return list(qs.select_related("user").order_by("starts_at", "id"))
 
 
+def absent_user_ids(*, user_ids: list[int], at: dt.datetime) -> set[int]:
+    """Which of these people are away (leave, sick, training) at `at`. Not scoped: used by automatic
+    assignment (leads here, tickets in the helpdesk), which runs for nobody in particular."""
+    if not user_ids:
+        return set()
+    return set(
+        Absence.objects.filter(user_id__in=user_ids, starts_at__lte=at, ends_at__gt=at).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
 def queue_counts(*, actor: Any) -> dict[str, int]:
     from django.db.models import Count
 
