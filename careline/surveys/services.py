@@ -609,6 +609,8 @@ def _deliver(invitations: list[Invitation]) -> tuple[int, int]:
     except Exception as exc:  # the server is down: every one of them failed, the next run may retry
         logger.warning("survey emails: cannot connect: %s", exc)
         Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(delivery_status="failed")
+        for invitation in invitations:
+            invitation.delivery_status = "failed"
         return 0, len(invitations)
     try:
         for invitation in invitations:
@@ -1122,10 +1124,12 @@ def response_follow_up(*, response_id: int) -> Any | None:
         .filter(pk=response_id)
         .first()
     )
-    if response is None or not is_detractor(response.kind, response.score):
+    if response is None:
         return None
     if response.follow_up_ticket_id:
         return response.follow_up_ticket
+    if not is_detractor(response.kind, response.score):
+        return None
     low, high = SCORE_RANGES[response.kind]
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Unhappy customer: %(kind)s %(score)s/%(high)s — %(customer)s") % {
