@@ -2,7 +2,7 @@
 
 Two layers:
 
-* :func:`cluster_texts` — pure (no Django): texts in, clusters out. Vietnamese text is folded
+* :func:`cluster_texts` — pure (it touches no database or setting): texts in, clusters out. Vietnamese text is folded
   (``careline.vn.fold``: accents, đ, case), cleared of a small stop-word list, turned into TF-IDF vectors of
   syllable uni- and bigrams (Vietnamese words are mostly two syllables: "học phí", "hoàn tiền", "hoá đơn")
   and clustered in two stages (see :func:`cluster_texts`). No model download, deterministic.
@@ -12,12 +12,27 @@ Two layers:
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Left
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from careline.core.errors import ApplicationError, ValidationFailed
+from careline.core.visibility import Action, require_action
+from careline.helpdesk import selectors, services
+from careline.helpdesk.choices import MessageDirection, TicketKind, TicketStatus
+from careline.helpdesk.models import Message
 from careline.vn import fold, nfc
 
 if TYPE_CHECKING:  # numpy/scipy/scikit-learn are imported when clustering runs (they take a second to load)
@@ -392,3 +407,257 @@ def _spell(folded_terms: list[str], docs: list[_Doc]) -> list[str]:
                 spelled.append(word)
         out.append(" ".join(spelled))
     return out
+
+
+# --- the report ---------------------------------------------------------------------
+
+REPORT_CACHE_SECONDS = 600  # clustering costs CPU: the same report is served from the cache for 10 minutes
+MAX_TICKETS = 20_000  # the newest tickets of a longer range are analysed
+MAX_DAYS = 366
+TEXT_CHARS = 1000  # subject + the start of the first message
+EXAMPLE_CHARS = 300
+MIN_CLUSTER_SIZE = 3
+MAX_CLUSTERS = 20
+
+
+@dataclass(frozen=True)
+class ReportExample:
+    ticket_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ReportCluster:
+    """One recurring issue: its tickets (most typical first), words, examples and tickets per week."""
+
+    key: str  # fingerprint of its tickets: names the cluster in a form without trusting ids from the browser
+    size: int
+    share: float  # of the tickets in the range, 0..1
+    terms: list[str]
+    examples: list[ReportExample]
+    ticket_ids: list[int]
+    uncategorised_ids: list[int]
+    cohesion: float
+    weekly: list[int]  # tickets opened per week (weeks of the report)
+
+    @property
+    def title(self) -> str:
+        """A category name to start from: the top terms, the first one capitalised."""
+        words = ", ".join(self.terms[:2])
+        return words[:1].upper() + words[1:]
+
+
+@dataclass(frozen=True)
+class RecurringReport:
+    start: dt.date
+    end: dt.date
+    kind: str
+    category_id: int | None
+    tickets: int  # tickets in the range (analysed; the newest MAX_TICKETS when `truncated`)
+    clustered: int  # tickets in the clusters shown
+    clusters: list[ReportCluster]
+    weeks: list[dt.date]  # Mondays
+    truncated: bool
+    computed_at: dt.datetime
+    seconds: float
+
+    def cluster(self, key: str) -> ReportCluster | None:
+        return next((c for c in self.clusters if c.key == key), None)
+
+
+def month_range(day: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day of the month of `day`."""
+    first = day.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first, following - dt.timedelta(days=1)
+
+
+def _cache_key(actor: Any, *, start: dt.date, end: dt.date, kind: str, category_id: int | None) -> str:
+    """Per actor scope: everyone with scope `all` shares a report; narrower scopes depend on the person
+    (own tickets) and their team and branch."""
+    scope = actor.scope_for(selectors.OBJECT_TYPE)
+    who = "all" if scope == "all" else f"{scope}.{actor.pk}.{actor.team_id}.{actor.branch_id}"
+    return f"helpdesk:recurring:v1:{who}:{kind}:{category_id or ''}:{start.isoformat()}:{end.isoformat()}"
+
+
+def _check_range(start: dt.date, end: dt.date, kind: str) -> None:
+    if end < start:
+        raise ValidationFailed({"to": [_("The end is before the start.")]})
+    if (end - start).days >= MAX_DAYS:
+        raise ValidationFailed({"to": [_("Choose at most %(n)d days.") % {"n": MAX_DAYS}]})
+    if kind and kind not in TicketKind.values:
+        raise ValidationFailed({"kind": [_("Unknown kind.")]})
+
+
+def recurring_complaints(
+    *,
+    actor: Any,
+    start: dt.date,
+    end: dt.date,
+    kind: str = "complaint",
+    category_id: int | None = None,
+    refresh: bool = False,
+) -> RecurringReport:
+    """The recurring issues among the tickets the actor may see, opened between two local days (both
+    included), of one kind ("" = every kind) and optionally one category (with its sub-categories). Needs
+    the `configure` right on tickets (heads of care, admins). Cached for 10 minutes per actor scope and
+    range; `refresh` computes it again."""
+    require_action(actor, selectors.OBJECT_TYPE, Action.CONFIGURE)
+    _check_range(start, end, kind)
+    if category_id is not None:
+        selectors.category_get(actor=actor, category_id=category_id)  # 404 when there is none
+    key = _cache_key(actor, start=start, end=end, kind=kind, category_id=category_id)
+    if not refresh:
+        cached = cache.get(key)
+        if isinstance(cached, RecurringReport):
+            return cached
+    report = _compute(actor=actor, start=start, end=end, kind=kind, category_id=category_id)
+    cache.set(key, report, REPORT_CACHE_SECONDS)
+    return report
+
+
+def _compute(
+    *, actor: Any, start: dt.date, end: dt.date, kind: str, category_id: int | None
+) -> RecurringReport:
+    began = time.perf_counter()
+    tz = timezone.get_current_timezone()
+    since = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    first_message = (
+        Message.objects.filter(ticket=OuterRef("pk"), direction=MessageDirection.INBOUND)
+        .order_by("created_at", "id")
+        .values("body")[:1]
+    )
+    qs = selectors.ticket_filter(
+        selectors.ticket_visible(actor=actor).filter(opened_at__gte=since, opened_at__lt=until),
+        actor=actor,
+        filters=selectors.TicketFilters(kind=kind, category=category_id),
+    )
+    rows = list(
+        qs.annotate(first_message=Left(Subquery(first_message), TEXT_CHARS))
+        .order_by("-opened_at", "-id")
+        .values_list("id", "subject", "first_message", "opened_at", "category_id")[: MAX_TICKETS + 1]
+    )
+    truncated = len(rows) > MAX_TICKETS
+    rows = rows[:MAX_TICKETS]
+    rows.reverse()  # oldest first: a stable order for the clustering
+    texts = [_ticket_text(subject, body) for _id, subject, body, _at, _cat in rows]
+    found = cluster_texts(texts, min_cluster_size=MIN_CLUSTER_SIZE, max_clusters=MAX_CLUSTERS)
+    monday = start - dt.timedelta(days=start.weekday())
+    weeks = [monday + dt.timedelta(weeks=w) for w in range((end - monday).days // 7 + 1)]
+    total = len(rows)
+    out = []
+    for c in found:
+        ids = [rows[i][0] for i in c.members]
+        weekly = [0] * len(weeks)
+        for i in c.members:
+            local_day = timezone.localtime(rows[i][3], tz).date()
+            weekly[min((local_day - monday).days // 7, len(weeks) - 1)] += 1
+        out.append(
+            ReportCluster(
+                key=hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:16],
+                size=c.size,
+                share=round(c.size / total, 4) if total else 0.0,
+                terms=c.terms,
+                examples=[ReportExample(rows[i][0], _shorten(texts[i])) for i in c.examples],
+                ticket_ids=ids,
+                uncategorised_ids=[rows[i][0] for i in c.members if rows[i][4] is None],
+                cohesion=c.cohesion,
+                weekly=weekly,
+            )
+        )
+    return RecurringReport(
+        start=start,
+        end=end,
+        kind=kind,
+        category_id=category_id,
+        tickets=total,
+        clustered=sum(c.size for c in out),
+        clusters=out,
+        weeks=weeks,
+        truncated=truncated,
+        computed_at=timezone.now(),
+        seconds=round(time.perf_counter() - began, 3),
+    )
+
+
+def _ticket_text(subject: str | None, body: str | None) -> str:
+    subject = (subject or "").strip()
+    body = (body or "").strip()
+    if subject and body and fold(body).startswith(fold(subject)):
+        return body  # the subject is the start of the message (web forms, calls logged by agents)
+    return f"{subject}.\n{body}" if body else subject
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1].rstrip() + "…"
+
+
+# --- a cluster becomes a category with a playbook ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryFromCluster:
+    category_id: int
+    playbook_id: int
+    recategorised: int  # uncategorised tickets of the cluster now in the new category
+    skipped: int  # uncategorised tickets left alone (closed, or no right to change them)
+
+
+def default_playbook_steps() -> list[str]:
+    """A skeleton the head of care edits before saving."""
+    return [
+        _("Confirm the customer's details and what exactly happened"),
+        _("Check the history: earlier tickets, payments, orders or classes concerned"),
+        _("Agree a solution and a deadline with the customer"),
+        _("Carry out the solution and record it on the ticket"),
+        _("Call the customer back to confirm the issue is solved"),
+    ]
+
+
+def cluster_to_category(
+    *,
+    actor: Any,
+    cluster: ReportCluster,
+    name: str,
+    steps: Sequence[str],
+    parent_id: int | None = None,
+    default_priority: str = "",
+    involve: str = "",
+    recategorise: bool = False,
+) -> CategoryFromCluster:
+    """Create a category and its playbook for a recurring issue (helpdesk.services.category_create and
+    playbook_save: `configure` right, audited) and, with `recategorise`, put the cluster's uncategorised
+    tickets in it (services.ticket_update, one audited change per ticket). All or nothing."""
+    with transaction.atomic():
+        category = services.category_create(
+            actor=actor, name=name, parent_id=parent_id, default_priority=default_priority
+        )
+        playbook = services.playbook_save(
+            actor=actor, category_id=category.pk, steps=list(steps), involve=involve
+        )
+        moved = skipped = 0
+        if recategorise and cluster.uncategorised_ids:
+            candidates = set(
+                selectors.ticket_visible(actor=actor)
+                .filter(pk__in=cluster.uncategorised_ids, category__isnull=True)
+                .exclude(status=TicketStatus.CLOSED)
+                .values_list("pk", flat=True)
+            )
+            for ticket_id in cluster.uncategorised_ids:
+                if ticket_id not in candidates:
+                    skipped += 1
+                    continue
+                try:
+                    with transaction.atomic():
+                        services.ticket_update(
+                            actor=actor, ticket_id=ticket_id, data={"category_id": category.pk}
+                        )
+                except ApplicationError:
+                    skipped += 1
+                else:
+                    moved += 1
+    return CategoryFromCluster(
+        category_id=category.pk, playbook_id=playbook.pk, recategorised=moved, skipped=skipped
+    )
