@@ -59,20 +59,21 @@ class Customer(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="contact_persons",
         limit_choices_to={"kind": CustomerKind.ORGANIZATION},
+        db_index=False,  # a partial index in Meta (almost always NULL)
     )
     job_title = models.CharField(_("job title"), max_length=100, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     lunar_birthday = models.BooleanField(_("celebrates lunar birthday"), default=False)
     founded_on = models.DateField(_("founding / opening date"), null=True, blank=True)
-    tax_code = models.CharField(_("tax code (MST)"), max_length=14, blank=True, db_index=True)
-    province = models.CharField(_("province / city"), max_length=2, blank=True, db_index=True)
+    tax_code = models.CharField(_("tax code (MST)"), max_length=14, blank=True)  # indexed in Meta
+    province = models.CharField(_("province / city"), max_length=2, blank=True)  # indexed in Meta
     ward = models.CharField(_("ward / commune"), max_length=100, blank=True)
     street = models.CharField(_("street address"), max_length=255, blank=True)
     legacy_address = models.CharField(_("address (as written before 2025)"), max_length=255, blank=True)
     tier = models.CharField(_("segment / tier"), max_length=10, choices=Tier.choices, blank=True)
     stage = models.CharField(
-        _("stage"), max_length=10, choices=Stage.choices, default=Stage.LEAD, db_index=True
-    )
+        _("stage"), max_length=10, choices=Stage.choices, default=Stage.LEAD
+    )  # indexed in Meta
     source = models.CharField(_("source"), max_length=12, choices=Source.choices, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -81,6 +82,7 @@ class Customer(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_customers",
+        db_index=False,  # (owner, stage) in Meta leads with it
     )
     team = models.ForeignKey(
         "accounts.Team",
@@ -89,6 +91,7 @@ class Customer(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # (team, stage) in Meta leads with it
     )
     branch = models.ForeignKey(
         "accounts.Branch",
@@ -97,6 +100,7 @@ class Customer(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # (branch, stage) in Meta leads with it
     )
     contract_terms = models.TextField(_("contract terms"), blank=True)
     price_type = models.CharField(_("price type"), max_length=10, choices=PriceType.choices, blank=True)
@@ -104,7 +108,7 @@ class Customer(TimeStampedModel):
     receivable_due = models.DateField(_("receivables due"), null=True, blank=True)
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
     external_ref = models.CharField(_("external id"), max_length=64, blank=True)
-    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, db_index=True)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)  # partial index in Meta
     # Set when this card was merged into another (it is archived then); see services.customer_merge.
     merged_into = models.ForeignKey(
         "self",
@@ -113,6 +117,7 @@ class Customer(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="merged_from",
+        db_index=False,  # a partial index in Meta (almost always NULL)
     )
     version = models.PositiveIntegerField(_("version"), default=1)
     created_by = models.ForeignKey(
@@ -122,6 +127,7 @@ class Customer(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # only read on the card; deleting a user (rare) may scan
     )
     # Denormalised search and sort columns, maintained by services (also in bulk paths).
     name_folded = models.CharField(_("folded name"), max_length=200, blank=True, editable=False)
@@ -140,6 +146,26 @@ class Customer(TimeStampedModel):
             models.Index(fields=["team", "stage"], name="customers_team_stage_idx"),
             models.Index(fields=["branch", "stage"], name="customers_branch_stage_idx"),
             models.Index(fields=["name_folded"], name="customers_name_folded_idx"),
+            # Plain btrees (no varchar_pattern_ops twin: these are matched with =, never LIKE).
+            models.Index(fields=["stage"], name="customers_stage_idx"),
+            models.Index(fields=["tax_code"], name="customers_tax_code_idx"),
+            models.Index(fields=["province"], name="customers_province_idx"),
+            # Columns that are almost always NULL: index only the rows that have a value.
+            models.Index(
+                fields=["archived_at"],
+                name="customers_archived_idx",
+                condition=models.Q(archived_at__isnull=False),
+            ),
+            models.Index(
+                fields=["organization"],
+                name="customers_organization_idx",
+                condition=models.Q(organization__isnull=False),
+            ),
+            models.Index(
+                fields=["merged_into"],
+                name="customers_merged_into_idx",
+                condition=models.Q(merged_into__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -168,7 +194,11 @@ class ContactPoint(models.Model):
     """A phone number (stored E.164) or an email address (lower-case) of a customer, with a label."""
 
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contact_points"
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="contact_points",
+        db_index=False,  # the unique (customer, kind, value) leads with it
     )
     kind = models.CharField(_("kind"), max_length=5, choices=ContactKind.choices)
     value = models.CharField(_("value"), max_length=254)

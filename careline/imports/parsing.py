@@ -440,9 +440,27 @@ def _fast_phone_prefixes() -> frozenset[str]:
     return frozenset(p for first in "35789" for p in (f"{first}{n:02d}" for n in range(100)) if accepted(p))
 
 
+@cache
+def _fast_phone_prefixes_84() -> frozenset[str]:
+    """The prefixes of :func:`_fast_phone_prefixes` that normalize_phone also accepts typed as 84 + 9 digits
+    (84912345678: the + lost), whatever follows."""
+
+    def accepted(prefix: str) -> bool:
+        for suffix in _PREFIX_SAMPLES:
+            number = prefix + suffix
+            try:
+                if normalize_phone("84" + number) != "+84" + number:
+                    return False
+            except InvalidPhone:
+                return False
+        return True
+
+    return frozenset(p for p in _fast_phone_prefixes() if accepted(p))
+
+
 def _fast_phone(text: str) -> str | None:
     """E.164 for the everyday forms of a Vietnamese mobile (0912345678, 0912.345.678, 912345678,
-    +84 912 345 678), or None to let normalize_phone decide."""
+    +84 912 345 678, 84912345678), or None to let normalize_phone decide."""
     international = text.startswith("+84")
     body = text[3:] if international else text
     digits = body.replace(" ", "").replace(".", "").replace("-", "")
@@ -450,6 +468,9 @@ def _fast_phone(text: str) -> str | None:
         return None
     if international:
         national = digits if len(digits) == 9 and digits[0] != "0" else ""
+    elif len(digits) == 11 and digits.startswith("84") and digits == body:
+        national = digits[2:]
+        return "+84" + national if national[:3] in _fast_phone_prefixes_84() else None
     elif len(digits) == 10 and digits[0] == "0":
         national = digits[1:]
     elif len(digits) == 9 and digits[0] != "0":
