@@ -39,7 +39,7 @@ from careline.customers.choices import ConsentMethod, ConsentPurpose, ConsentSta
 from careline.sales.allocation import Rotation, Slot
 from careline.sales.choices import AssignmentReason, Channel, InquiryStatus, Strategy
 from careline.sales.models import Absence, AllocationMember, AllocationRule, Assignment, Inquiry
-from careline.vn import PROVINCES, InvalidPhone, fold, normalize_phone
+from careline.vn import PROVINCES, InvalidPhone, find_province, fold, normalize_phone, province_by_code
 from careline.vn.holidays import WorkCalendar
 
 OBJECT_TYPE = "inquiry"
@@ -47,7 +47,7 @@ OPEN_STATUSES = (InquiryStatus.ASSIGNED, InquiryStatus.CONTACTED)
 CALENDAR = WorkCalendar()
 
 # Transparent lead score (0–100): how promptly a lead should be contacted. Shown on the lead.
-CHANNEL_SCORE = {
+CHANNEL_SCORE: dict[str, int] = {
     Channel.HOTLINE: 30,
     Channel.WEB: 25,
     Channel.ZALO: 20,
@@ -118,6 +118,14 @@ def _clean(data: InquiryData) -> InquiryData:
             errors.setdefault("email", []).append(_("This is not a valid email address."))
     if not phone and not email and "phone" not in errors and "email" not in errors:
         errors.setdefault("phone", []).append(_("Give a phone number or an email address."))
+    if data.province:
+        found = province_by_code(data.province) or find_province(data.province)
+        if found is None:
+            errors.setdefault("province", []).append(
+                _("Unknown province (use the 2025 code, e.g. 01, or a name).")
+            )
+        else:
+            data.province = found.code
     if len(data.external_id) > 200:
         errors.setdefault("external_id", []).append(_("At most 200 characters."))
     if errors:
