@@ -364,6 +364,7 @@ class Stage:
         tag = Tag._meta.db_table
         with connection.cursor() as cur:
             if pg:
+                cur.execute("SET LOCAL work_mem = '64MB'")  # the joins and sorts of 1M staged rows in memory
                 cur.execute(
                     f"CREATE TEMP TABLE {IDS} AS SELECT o.rownum, nextval(pg_get_serial_sequence(%s, 'id')) AS cid "
                     f"FROM (SELECT rownum FROM {STAGE} WHERE match_id IS NULL ORDER BY rownum) o",
