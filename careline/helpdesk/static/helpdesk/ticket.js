@@ -1,0 +1,39 @@
+// Ticket page: Ctrl+Enter (⌘+Enter) sends the reply; the canned-reply picker inserts the rendered text at
+// the cursor; the internal-note switch tints the reply box. No inline scripts (CSP).
+(function () {
+  function setup() {
+    const form = document.getElementById("reply-form");
+    const body = document.getElementById("reply-body");
+    if (!form || !body) return;
+    body.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      }
+    });
+    const picker = document.getElementById("canned-picker");
+    const source = document.getElementById("canned-replies-data");
+    if (picker && source) {
+      const replies = JSON.parse(source.textContent);
+      picker.addEventListener("change", function () {
+        const reply = replies[parseInt(picker.value, 10)];
+        if (!reply) return;
+        const start = body.selectionStart || 0;
+        const end = body.selectionEnd || 0;
+        body.value = body.value.slice(0, start) + reply.body + body.value.slice(end);
+        const caret = start + reply.body.length;
+        body.focus();
+        body.setSelectionRange(caret, caret);
+        picker.value = "";
+      });
+    }
+    const internal = document.getElementById("reply-internal");
+    if (internal) {
+      const tint = function () { body.classList.toggle("bg-warning-subtle", internal.checked); };
+      internal.addEventListener("change", tint);
+      tint();
+    }
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup);
+  else setup();
+})();
