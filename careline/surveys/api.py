@@ -15,6 +15,7 @@ from careline.surveys import selectors, services
 from careline.surveys.schemas import (
     InvitationIn,
     InvitationOut,
+    ObjectIn,
     ResponseIn,
     ResponseOut,
     ResponsePage,
@@ -79,7 +80,7 @@ class ResponseQuery(Schema):
     limit: int = Field(50, ge=1, le=selectors.MAX_LIMIT)
 
 
-class SendIn(Schema):
+class SendIn(ObjectIn):
     survey_id: int | None = Field(None, ge=1, le=2**62, description="Default: every active scheduled survey")
     dry_run: bool = False
 
@@ -107,6 +108,7 @@ def create_survey(request: AuthedRequest, payload: SurveyIn) -> Any:
 @router.get(
     "/results",
     response={200: ResultsOut, **ERRORS},
+    by_alias=True,
     summary="Results: score, response rate, bands, per agent/team/category, trend",
     description="Over the responses you may see, answered between `from` and `to` (local days, included; "
     "default the last 30 days). CSAT score = % of 4–5; NPS = % promoters (9–10) − % detractors (0–6); "

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from ninja import Field, Schema
+from pydantic import model_validator
 
 from careline.surveys import selectors, services
 
@@ -14,7 +15,18 @@ TriggerLiteral = Literal["ticket_resolved", "schedule", "manual"]
 ID = Field(..., ge=1, le=2**62)
 
 
-class QuestionIn(Schema):
+class ObjectIn(Schema):
+    """An input object: only a JSON object is one (ninja's Schema would read a list's attributes)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _object_only(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("Send a JSON object.")
+        return data
+
+
+class QuestionIn(ObjectIn):
     key: str = Field("", max_length=30, description="Generated (q1, q2…) when empty")
     label: str = Field(..., min_length=1, max_length=300)
     type: Literal["text", "scale", "choice"] = "text"
@@ -24,7 +36,7 @@ class QuestionIn(Schema):
     required: bool = False
 
 
-class SegmentIn(Schema):
+class SegmentIn(ObjectIn):
     """Customer filters, as on the customer list: who a scheduled survey goes to."""
 
     q: str = Field("", max_length=200)
@@ -37,7 +49,7 @@ class SegmentIn(Schema):
     source: str = Field("", max_length=12)
 
 
-class SurveyIn(Schema):
+class SurveyIn(ObjectIn):
     name: str = Field(..., min_length=1, max_length=120)
     kind: KindLiteral
     trigger: TriggerLiteral = "manual"
@@ -48,7 +60,7 @@ class SurveyIn(Schema):
     every_days: int | None = Field(None, ge=1, le=3650, description="schedule: days between two invitations")
 
 
-class SurveyPatch(Schema):
+class SurveyPatch(ObjectIn):
     name: str | None = Field(None, min_length=1, max_length=120)
     kind: KindLiteral | None = None
     trigger: TriggerLiteral | None = None
@@ -74,7 +86,7 @@ class SurveyOut(Schema):
     updated_at: dt.datetime
 
 
-class ResponseIn(Schema):
+class ResponseIn(ObjectIn):
     """An answer an agent heard on the phone."""
 
     survey_id: int = ID
@@ -142,7 +154,7 @@ class ResponsePage(Schema):
     next_cursor: str | None
 
 
-class InvitationIn(Schema):
+class InvitationIn(ObjectIn):
     survey_id: int = ID
     customer_id: int | None = Field(None, ge=1, le=2**62, description="Optional with ticket_id")
     ticket_id: int | None = Field(None, ge=1, le=2**62)

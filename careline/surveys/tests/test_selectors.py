@@ -244,9 +244,11 @@ def test_who_sees_which_answers(org, spread, user, sees):
 
 
 def test_response_list_filters(org, spread):
-    ids = lambda **kw: {
-        r.pk for r in selectors.response_list(actor=org.admin, filters=selectors.ResponseFilters(**kw))[0]
-    }  # noqa: E731
+    def ids(**kw):
+        return {
+            r.pk for r in selectors.response_list(actor=org.admin, filters=selectors.ResponseFilters(**kw))[0]
+        }  # noqa: E731
+
     assert ids(band="promoter") == {spread["hn"].pk, spread["hcm"].pk}
     assert ids(band="passive", kind="nps") == {spread["care"].pk}
     assert ids(band="detractor") == set()
