@@ -8,6 +8,7 @@ careline createuser USERNAME --role ROLE [--branch B] [--team T]
 careline quotas report [--date dd/mm/yyyy] [--team ID] [--json] [--as USERNAME]   quota progress of a day
 careline leads allocate [--json]  reclaim overdue leads, run the allocation queue, print what happened
 careline leads poll-email [--mailbox NAME] [--json]   read new mail of the IMAP inboxes into inquiries
+careline helpdesk poll-email [--mailbox NAME] [--json]   read new mail of the helpdesk inboxes into tickets
 careline surveys send [--survey ID] [--dry-run] [--json]   send the scheduled surveys (NPS…) now
 careline manage <django command> e.g. `careline manage migrate`
 """
@@ -21,6 +22,7 @@ OWN_COMMANDS = {"run", "demo", "search", "token", "createuser", "setup", "import
 OWN_COMMANDS |= {"quotas"}  # careline/kpis/management/commands/quotas.py
 OWN_COMMANDS |= {"leads"}  # careline/sales/management/commands/leads.py: one sub-parser per action
 OWN_COMMANDS |= {"surveys"}  # careline/surveys/management/commands/surveys.py
+OWN_COMMANDS |= {"helpdesk"}  # careline/helpdesk/management/commands/helpdesk.py
 ALIASES = {"import": "import_data", "export": "export_data"}  # `import` is a Python keyword
 
 

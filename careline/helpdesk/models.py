@@ -421,3 +421,57 @@ class TeamRotation(models.Model):
 
     def __str__(self) -> str:
         return str(self.team)
+
+
+class HelpdeskMailbox(TimeStampedModel):
+    """An IMAP inbox polled for tickets (careline/helpdesk/mail.py): a new mail opens a ticket with channel
+    `email`, a reply (In-Reply-To/References of one of our messages, or `[#123]` in the subject) is added to
+    its ticket. Separate from the sales inboxes: those make inquiries, these make tickets."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    host = models.CharField(_("IMAP host"), max_length=200)
+    port = models.PositiveIntegerField(_("port"), default=993)
+    use_ssl = models.BooleanField(_("SSL/TLS"), default=True)
+    username = models.CharField(_("user name"), max_length=200)
+    password = models.CharField(_("password"), max_length=200)
+    folder = models.CharField(_("folder"), max_length=100, default="INBOX")
+    active = models.BooleanField(_("active"), default=True)
+    kind = models.CharField(
+        _("kind of new tickets"), max_length=10, choices=TicketKind.choices, default=TicketKind.INQUIRY
+    )
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category of new tickets"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    branch = models.ForeignKey(
+        "accounts.Branch",
+        verbose_name=_("branch"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_uid = models.PositiveBigIntegerField(_("last message UID read"), default=0)
+    uid_validity = models.PositiveBigIntegerField(_("UIDVALIDITY"), null=True, blank=True)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("helpdesk mailbox")
+        verbose_name_plural = _("helpdesk mailboxes")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

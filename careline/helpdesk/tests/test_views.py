@@ -3,6 +3,7 @@ new ticket form, settings. Anonymous → login, out of scope → 404, forbidden 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -75,10 +76,10 @@ def test_queue_shows_red_when_breached_and_amber_inside_the_warn_window(org, clo
 
     now = timezone.now()
     Ticket.objects.filter(pk=late.pk).update(
-        first_response_due=now - timezone.timedelta(hours=2), first_response_at=None
+        first_response_due=now - dt.timedelta(hours=2), first_response_at=None
     )
     Ticket.objects.filter(pk=soon.pk).update(
-        first_response_due=now + timezone.timedelta(minutes=10), first_response_at=None
+        first_response_due=now + dt.timedelta(minutes=10), first_response_at=None
     )
     body = web_client(org.care_head).get(url("list")).content.decode()
     assert body.index(f'id="ticket-{late.pk}"') < body.index(f'id="ticket-{soon.pk}"')  # next due first
