@@ -289,6 +289,13 @@ def category_from_cluster(request: HttpRequest) -> HttpResponse:
             except ApplicationError as exc:
                 _show_errors(form, exc)
             else:
+                clusters.recurring_forget(
+                    actor=actor,
+                    start=params.start,
+                    end=params.end,
+                    kind=params.kind,
+                    category_id=params.category_id,
+                )
                 text = _("Category “%(name)s” and its playbook were created.") % {"name": cd["name"]}
                 if cd["recategorise"]:
                     text += " " + _("%(n)d tickets moved into it.") % {"n": done.recategorised}

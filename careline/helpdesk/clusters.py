@@ -200,6 +200,7 @@ def cluster_texts(
     labels = _stage_one(matrix, random_state=random_state)
     labels = _stage_two(matrix, labels)
     vocabulary = vectorizer.get_feature_names_out()
+    background = np.asarray(matrix.mean(axis=0)).ravel()
     groups: dict[int, list[int]] = {}
     for row, label in enumerate(labels):
         if label >= 0:
@@ -207,7 +208,9 @@ def cluster_texts(
     found = [rows for rows in groups.values() if len(rows) >= min_cluster_size]
     found.sort(key=lambda rows: (-len(rows), rows[0]))
     return [
-        _describe(matrix, rows, usable=usable, docs=docs, texts=texts, vocabulary=vocabulary)
+        _describe(
+            matrix, rows, usable=usable, docs=docs, texts=texts, vocabulary=vocabulary, background=background
+        )
         for rows in found[:max_clusters]
     ]
 
@@ -305,6 +308,7 @@ def _describe(
     docs: list[_Doc],
     texts: Sequence[str],
     vocabulary: np.ndarray,
+    background: np.ndarray,
 ) -> Cluster:
     import numpy as np
 
@@ -314,25 +318,35 @@ def _describe(
     closeness = np.asarray(block @ (centroid / norm if norm else centroid)).ravel()
     order = np.argsort(-closeness, kind="stable")
     members = [usable[rows[i]] for i in order]
-    examples: list[int] = []
+    member_docs = [docs[i] for i in members]
+    # Words that set the group apart: its centroid less the average text ("trung tâm", "ngày" weigh in
+    # every group).
+    distinct = np.maximum(centroid - background, 0.0)
+    folded_terms = _top_terms(distinct if distinct.any() else centroid, vocabulary, member_docs)
+    return Cluster(
+        size=len(rows),
+        terms=_spell(folded_terms, member_docs),
+        folded_terms=folded_terms,
+        examples=_examples(members, texts),
+        members=members,
+        cohesion=round(float(closeness.mean()), 4),
+    )
+
+
+def _examples(members: list[int], texts: Sequence[str], *, count: int = 3, pool: int = 10) -> list[int]:
+    """`count` distinct texts among the `pool` closest to the centroid, those typed with diacritics first
+    (easier to read), then by closeness."""
+    candidates: list[int] = []
     seen: set[str] = set()
     for index in members:
         key = fold(texts[index])
         if key not in seen:
             seen.add(key)
-            examples.append(index)
-        if len(examples) == 3:
+            candidates.append(index)
+        if len(candidates) == pool:
             break
-    member_docs = [docs[i] for i in members]
-    folded_terms = _top_terms(centroid, vocabulary, member_docs)
-    return Cluster(
-        size=len(rows),
-        terms=_spell(folded_terms, member_docs),
-        folded_terms=folded_terms,
-        examples=examples,
-        members=members,
-        cohesion=round(float(closeness.mean()), 4),
-    )
+    candidates.sort(key=lambda i: nfc(texts[i]).isascii())  # stable: closeness within each kind
+    return candidates[:count]
 
 
 def _top_terms(centroid: np.ndarray, vocabulary: np.ndarray, docs: list[_Doc], limit: int = 5) -> list[str]:
@@ -442,8 +456,11 @@ class ReportCluster:
 
     @property
     def title(self) -> str:
-        """A category name to start from: the top terms, the first one capitalised."""
-        words = ", ".join(self.terms[:2])
+        """A category name to start from: the top term ("Hoàn học phí"), with the next one when the top
+        term is a single word."""
+        words = self.terms[0] if self.terms else ""
+        if len(words.split()) < 2 and len(self.terms) > 1:
+            words = f"{words}, {self.terms[1]}"
         return words[:1].upper() + words[1:]
 
 
@@ -514,6 +531,13 @@ def recurring_complaints(
     report = _compute(actor=actor, start=start, end=end, kind=kind, category_id=category_id)
     cache.set(key, report, REPORT_CACHE_SECONDS)
     return report
+
+
+def recurring_forget(
+    *, actor: Any, start: dt.date, end: dt.date, kind: str = "complaint", category_id: int | None = None
+) -> None:
+    """Drop the cached report (after its tickets changed category): the next read computes it again."""
+    cache.delete(_cache_key(actor, start=start, end=end, kind=kind, category_id=category_id))
 
 
 def _compute(

@@ -152,7 +152,9 @@ def test_cluster_description() -> None:
         assert 1 <= len(c.examples) <= 3
         assert set(c.examples) <= set(c.members)
         assert len({fold(texts[i]) for i in c.examples}) == len(c.examples)  # distinct texts
-        assert c.examples[0] == c.members[0]  # the most typical member leads
+        assert set(c.examples) <= set(c.members[:10])  # among the most typical
+        if any(not texts[i].isascii() for i in c.members[:3]):
+            assert not texts[c.examples[0]].isascii()  # a text typed with diacritics leads when there is one
         assert 0 < c.cohesion <= 1
         assert len(c.members) == c.size == len(set(c.members))
 

@@ -197,6 +197,12 @@ def test_create_category_and_playbook_from_a_cluster(org, march):
     assert set(Ticket.objects.filter(category=category).values_list("pk", flat=True)) == set(top.ticket_ids)
     followed = client.get(response["Location"])
     assert "Hoàn học phí" in followed.content.decode()  # the success message
+    # the cached report is dropped: the group's tickets now show with their category
+    results = client.get(RESULTS_URL, MARCH).content.decode()
+    assert f'data-key="{top.key}"' in results
+    assert (
+        "recurring-uncategorised" not in results.split(f'data-key="{top.key}"')[1].split("recurring-card")[0]
+    )
 
 
 def test_category_form_errors_and_a_stale_cluster(org, march):

@@ -13,6 +13,7 @@
       if (old) old.dispose();
       const chart = window.echarts.init(holder, null, { locale: locale, renderer: "svg" });
       chart.setOption({
+        animation: false,
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
         grid: { left: 2, right: 2, top: 4, bottom: 18 },
         xAxis: { type: "category", data: data.weeks, axisLabel: { fontSize: 9 }, axisTick: { show: false } },
