@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import StrictBool, StrictInt
 
 from careline.api.auth import AuthedRequest
 from careline.core.errors import ValidationFailed
@@ -81,8 +82,10 @@ class ResponseQuery(Schema):
 
 
 class SendIn(ObjectIn):
-    survey_id: int | None = Field(None, ge=1, le=2**62, description="Default: every active scheduled survey")
-    dry_run: bool = False
+    survey_id: StrictInt | None = Field(
+        None, ge=1, le=2**62, description="Default: every active scheduled survey"
+    )
+    dry_run: StrictBool = False
 
 
 def _survey_data(payload: Schema, *, partial: bool) -> dict[str, Any]:

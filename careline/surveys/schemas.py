@@ -6,13 +6,17 @@ import datetime as dt
 from typing import Any, Literal
 
 from ninja import Field, Schema
-from pydantic import model_validator
+from ninja.schema import DjangoGetter
+from pydantic import StrictBool, StrictInt, model_validator
 
 from careline.surveys import selectors, services
 
 KindLiteral = Literal["csat", "nps", "ces", "custom"]
 TriggerLiteral = Literal["ticket_resolved", "schedule", "manual"]
-ID = Field(..., ge=1, le=2**62)
+
+
+def _id() -> Any:
+    return Field(..., ge=1, le=2**62)
 
 
 class ObjectIn(Schema):
@@ -21,7 +25,8 @@ class ObjectIn(Schema):
     @model_validator(mode="before")
     @classmethod
     def _object_only(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
+        raw = data._obj if isinstance(data, DjangoGetter) else data  # ninja wraps the input first
+        if not isinstance(raw, dict):
             raise ValueError("Send a JSON object.")
         return data
 
@@ -31,9 +36,9 @@ class QuestionIn(ObjectIn):
     label: str = Field(..., min_length=1, max_length=300)
     type: Literal["text", "scale", "choice"] = "text"
     options: list[str] = Field(default_factory=list, max_length=20, description="choice: the options")
-    min: int = Field(1, ge=0, le=10, description="scale: lowest value")
-    max: int = Field(5, ge=0, le=10, description="scale: highest value")
-    required: bool = False
+    min: StrictInt = Field(1, ge=0, le=10, description="scale: lowest value")
+    max: StrictInt = Field(5, ge=0, le=10, description="scale: highest value")
+    required: StrictBool = False
 
 
 class SegmentIn(ObjectIn):
@@ -42,8 +47,8 @@ class SegmentIn(ObjectIn):
     q: str = Field("", max_length=200)
     stage: Literal["", "lead", "prospect", "customer", "inactive"] = ""
     owner: str = Field("", max_length=20, pattern=r"^(|me|none|\d{1,18})$")
-    team: int | None = Field(None, ge=1, le=2**62)
-    branch: int | None = Field(None, ge=1, le=2**62)
+    team: StrictInt | None = Field(None, ge=1, le=2**62)
+    branch: StrictInt | None = Field(None, ge=1, le=2**62)
     tag: str = Field("", max_length=50)
     province: str = Field("", max_length=2)
     source: str = Field("", max_length=12)
@@ -53,22 +58,24 @@ class SurveyIn(ObjectIn):
     name: str = Field(..., min_length=1, max_length=120)
     kind: KindLiteral
     trigger: TriggerLiteral = "manual"
-    active: bool = True
+    active: StrictBool = True
     question: str = Field("", max_length=300, description="Empty: the standard question of the kind")
     questions: list[QuestionIn] = Field(default_factory=list, max_length=20, description="custom kind only")
     segment: SegmentIn | None = None
-    every_days: int | None = Field(None, ge=1, le=3650, description="schedule: days between two invitations")
+    every_days: StrictInt | None = Field(
+        None, ge=1, le=3650, description="schedule: days between two invitations"
+    )
 
 
 class SurveyPatch(ObjectIn):
     name: str | None = Field(None, min_length=1, max_length=120)
     kind: KindLiteral | None = None
     trigger: TriggerLiteral | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
     question: str | None = Field(None, max_length=300)
     questions: list[QuestionIn] | None = Field(None, max_length=20)
     segment: SegmentIn | None = None
-    every_days: int | None = Field(None, ge=1, le=3650)
+    every_days: StrictInt | None = Field(None, ge=1, le=3650)
 
 
 class SurveyOut(Schema):
@@ -89,10 +96,10 @@ class SurveyOut(Schema):
 class ResponseIn(ObjectIn):
     """An answer an agent heard on the phone."""
 
-    survey_id: int = ID
-    customer_id: int | None = Field(None, ge=1, le=2**62, description="Optional with ticket_id")
-    ticket_id: int | None = Field(None, ge=1, le=2**62)
-    score: int | None = Field(None, ge=0, le=10, description="CSAT 1–5, NPS 0–10, CES 1–7")
+    survey_id: StrictInt = _id()
+    customer_id: StrictInt | None = Field(None, ge=1, le=2**62, description="Optional with ticket_id")
+    ticket_id: StrictInt | None = Field(None, ge=1, le=2**62)
+    score: StrictInt | None = Field(None, ge=0, le=10, description="CSAT 1–5, NPS 0–10, CES 1–7")
     reason: str = Field("", max_length=services.REASON_MAX)
     answers: dict[str, Any] = Field(default_factory=dict, description="custom kind: question key → answer")
 
@@ -155,9 +162,9 @@ class ResponsePage(Schema):
 
 
 class InvitationIn(ObjectIn):
-    survey_id: int = ID
-    customer_id: int | None = Field(None, ge=1, le=2**62, description="Optional with ticket_id")
-    ticket_id: int | None = Field(None, ge=1, le=2**62)
+    survey_id: StrictInt = _id()
+    customer_id: StrictInt | None = Field(None, ge=1, le=2**62, description="Optional with ticket_id")
+    ticket_id: StrictInt | None = Field(None, ge=1, le=2**62)
     channel: Literal["email", "link"] = "email"
     language: Literal["", "vi", "en"] = Field("", description="Default: the customer's, else vi")
 
