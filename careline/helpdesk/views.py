@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, F, When
+from django.db.models import Case, F, Q, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from careline.accounts.models import User
 from careline.core.errors import ApplicationError, NotFound
-from careline.core.visibility import Action
+from careline.core.visibility import Action, Scope
 from careline.helpdesk import forms, selectors, services, sla
 from careline.helpdesk.choices import (
     OPEN_STATUSES,
@@ -174,8 +174,16 @@ def _load(actor: User, ticket_id: int) -> Ticket:
         raise Http404(exc.message) from exc
 
 
-def _assignees(ticket: Ticket) -> list[User]:
+def _assignees(actor: User) -> list[User]:
+    """People the actor may give tickets to (the service checks again): care staff within the scope."""
     qs = User.objects.filter(is_active=True, role__code__in=["care_agent", "care_head"])
+    scope = actor.scope_for(OBJECT_TYPE)
+    if scope == Scope.TEAM:
+        qs = qs.filter(team_id=actor.team_id or 0)
+    elif scope == Scope.BRANCH:
+        qs = qs.filter(Q(branch_id=actor.branch_id) | Q(team__branch_id=actor.branch_id))
+    elif scope != Scope.ALL:
+        qs = qs.filter(pk=actor.pk)
     return list(qs.order_by("first_name", "username")[:200])
 
 
@@ -218,6 +226,9 @@ def _detail_context(actor: User, ticket: Ticket, **extra: Any) -> dict[str, Any]
         if t.pk != ticket.pk
     ][:10]
     contacts = list(ticket.customer.contact_points.all().order_by("position", "id"))
+    from careline.customers import selectors as customer_selectors
+
+    customer_link = customer_selectors.customer_visible(actor=actor).filter(pk=ticket.customer_id).exists()
     context: dict[str, Any] = {
         "ticket": ticket,
         "badge": STATUS_BADGES.get(ticket.status, ""),
@@ -226,12 +237,13 @@ def _detail_context(actor: User, ticket: Ticket, **extra: Any) -> dict[str, Any]
         "events": list(ticket.events.all()),
         "can_change": actor.allows(OBJECT_TYPE, Action.CHANGE),
         "can_assign": can_assign,
-        "assignees": _assignees(ticket) if can_assign else [],
+        "assignees": _assignees(actor) if can_assign else [],
         "playbook": playbook,
         "playbook_applied": applied,
         "canned_replies": canned,
         "past_tickets": past,
         "contacts": contacts,
+        "customer_link": customer_link,
         "categories": _category_choices(),
         "priorities": Priority.choices,
         "is_open": ticket.status in OPEN_STATUSES,

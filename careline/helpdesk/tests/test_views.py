@@ -291,3 +291,26 @@ def test_settings_pages(org):
     page = head.get(url("settings")).content.decode()
     assert "Giao nhận" in page and "Gấp" in page and "Chào" in page
     assert head.get(url("settings_edit", "category", 999999)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "extra", "data"),
+    [
+        ("reply", (), {"body": "x"}),
+        ("action", ("resolve",), {}),
+        ("action", ("waiting",), {}),
+        ("edit", (), {"priority": "low"}),
+        ("playbook_apply", (), {}),
+        ("playbook_step", (1,), {"done": "1"}),
+    ],
+)
+def test_writes_on_an_out_of_scope_ticket_answer_404(org, other, name, extra, data):
+    response = web_client(org.care_agent_hn).post(url(name, other.pk, *extra), data)
+    assert response.status_code == 404
+    other.refresh_from_db()
+    assert other.status == "new" and other.priority == "normal"
+
+
+def test_assign_out_of_scope_and_get_not_allowed(org, other, ticket):
+    assert web_client(org.manager_hn).post(url("assign", other.pk), {"user_id": ""}).status_code == 404
+    assert web_client(org.care_head).get(url("reply", ticket.pk)).status_code == 405
