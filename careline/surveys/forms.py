@@ -146,6 +146,8 @@ def parse_questions(text: str) -> list[dict[str, Any]]:
         required = label.endswith("*")
         label = label.rstrip("*").strip()
         spec = spec.strip()
+        if spec.endswith("*"):
+            required, spec = True, spec.rstrip("*").strip()
         question: dict[str, Any] = {"label": label, "type": "text", "required": required}
         if spec.lower().startswith("choice"):
             options = spec.split(":", 1)[1] if ":" in spec else ""

@@ -89,8 +89,9 @@ def question_of(survey: Survey) -> str:
 
 
 def score_choices(kind: str) -> list[tuple[int, str]]:
-    """(score, label) for the buttons of a kind ("" when the number speaks for itself)."""
-    if kind not in SCORE_RANGES:
+    """(score, label) for the buttons of a kind ("" when the number speaks for itself); none for a custom
+    survey (its questions carry their own scales)."""
+    if kind not in SCORE_RANGES or kind == SurveyKind.CUSTOM:
         return []
     low, high = SCORE_RANGES[kind]
     labels = SCORE_LABELS.get(kind, {})

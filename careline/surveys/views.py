@@ -73,7 +73,7 @@ def _teams() -> Any:
 def _chart_data(results: selectors.Results) -> dict[str, Any]:
     return {
         "kind": results.kind,
-        "periods": [t.period for t in results.trend],
+        "periods": [_period_label(t.period, results.granularity) for t in results.trend],
         "responses": [t.responses for t in results.trend],
         "scores": [t.score for t in results.trend],
         "distribution": {
@@ -83,6 +83,12 @@ def _chart_data(results: selectors.Results) -> dict[str, Any]:
         },
         "labels": {"responses": _("Responses"), "score": _score_label(results.kind)},
     }
+
+
+def _period_label(period: str, granularity: str) -> str:
+    """dd/mm for days and weeks (the week's Monday), mm/yyyy for months (dates read day first)."""
+    year, month, day = period.split("-")
+    return f"{month}/{year}" if granularity == "month" else f"{day}/{month}"
 
 
 def _score_label(kind: str) -> str:
