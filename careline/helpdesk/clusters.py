@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
@@ -96,20 +97,25 @@ class _Doc:
         return out
 
 
+@lru_cache(maxsize=65536)
+def _content_word(word: str, accented: bool) -> str:
+    """The folded form of a lower-case word, or "" for a stop word or a single letter (words repeat a lot)."""
+    if word in (STOP_WORDS if accented else STOP_WORDS_FOLDED):
+        return ""
+    folded = fold(word)
+    return folded if len(folded) >= 2 else ""
+
+
 def _analyse(text: str) -> _Doc:
     text = nfc(text[:MAX_TEXT_CHARS]).lower()
     accented = not text.isascii()
-    stop = STOP_WORDS if accented else STOP_WORDS_FOLDED
     clauses = []
     for part in _CLAUSE_RE.split(text):
         words = []
         for word in _WORD_RE.findall(part):
-            if word in stop:
-                continue
-            folded = fold(word)
-            if len(folded) < 2 or (not accented and folded in stop):
-                continue
-            words.append((folded, word))
+            folded = _content_word(word, accented)
+            if folded:
+                words.append((folded, word))
         if words:
             clauses.append(tuple(words))
     return _Doc(tuple(clauses))
@@ -143,8 +149,9 @@ MICRO_SIMILARITY = 0.12
 # share, which otherwise glue different topics together.
 SIGNATURE_TERMS = 10
 MERGE_SIMILARITY = 0.25
-SAMPLE_SIZE = 3000  # stage 1 compares all pairs: above this, it runs on samples and assigns the rest
+SAMPLE_SIZE = 2000  # stage 1 compares all pairs: above this, it runs on samples and assigns the rest
 MAX_ROUNDS = 3
+DESCRIBE_MEMBERS = 300  # the words of a group are spelled and phrased from its most typical texts
 
 
 def cluster_texts(
@@ -318,7 +325,7 @@ def _describe(
     closeness = np.asarray(block @ (centroid / norm if norm else centroid)).ravel()
     order = np.argsort(-closeness, kind="stable")
     members = [usable[rows[i]] for i in order]
-    member_docs = [docs[i] for i in members]
+    member_docs = [docs[i] for i in members[:DESCRIBE_MEMBERS]]
     # Words that set the group apart: its centroid less the average text ("trung tâm", "ngày" weigh in
     # every group).
     distinct = np.maximum(centroid - background, 0.0)
