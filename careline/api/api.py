@@ -86,6 +86,7 @@ from careline.activities.api import router as activities_router  # noqa: E402
 from careline.customers.api import router as customers_router  # noqa: E402
 from careline.helpdesk.api import config_router as helpdesk_config_router  # noqa: E402
 from careline.helpdesk.api import tickets_router  # noqa: E402
+from careline.helpdesk.cluster_api import recurring_router  # noqa: E402
 from careline.imports.api import jobs_router  # noqa: E402
 from careline.imports.api import router as imports_router  # noqa: E402
 from careline.kpis.api import quotas_router  # noqa: E402
@@ -101,5 +102,6 @@ api.add_router("/hooks", hooks_router)
 api.add_router("/activities", activities_router)
 api.add_router("/quotas", quotas_router)
 api.add_router("/tickets", tickets_router)
+api.add_router("/helpdesk/recurring", recurring_router)
 api.add_router("/helpdesk", helpdesk_config_router)
 api.add_router("/surveys", surveys_router)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("f/", include("careline.sales.public_urls")),
     path("activities/", include("careline.activities.urls")),
     path("kpis/", include("careline.kpis.urls")),
+    path("helpdesk/recurring/", include("careline.helpdesk.cluster_urls")),
     path("helpdesk/", include("careline.helpdesk.urls")),
     path("surveys/", include("careline.surveys.urls")),
     path("s/", include("careline.surveys.public_urls")),

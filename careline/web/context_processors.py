@@ -42,5 +42,17 @@ class _NavFlags:
         return self._can("quota") and self._user.scope_for("quota") in ("team", "branch", "all")
 
     @property
+    def tickets(self) -> bool:
+        return self._can("ticket")
+
+    @property
+    def helpdesk_settings(self) -> bool:
+        return self._can("ticket", "configure")
+
+    @property
+    def surveys(self) -> bool:
+        return self._can("survey")
+
+    @property
     def lead_rules(self) -> bool:
         return self._can("inquiry", "configure")
