@@ -2136,8 +2136,8 @@ def playbook_save(
     active: bool = True,
 ) -> Playbook:
     """Create or replace a category's handling procedure: its steps, who to involve and its canned
-    replies (`{"title", "body"}`; replies of the category not listed are removed, listed ones are matched
-    by title)."""
+    replies (`{"title", "body"}`, matched by title). A non-empty `canned_replies` replaces the category's
+    replies (those not listed are removed); an empty one leaves them as they are."""
     _configure(actor)
     with transaction.atomic():
         category = Category.objects.filter(pk=category_id).first()
@@ -2189,7 +2189,8 @@ def playbook_save(
                 reply.title, reply.body, reply.active = title, body, True
                 reply.save()
             keep.append(reply.pk)
-        CannedReply.objects.filter(category=category).exclude(pk__in=keep).delete()
+        if replies:
+            CannedReply.objects.filter(category=category).exclude(pk__in=keep).delete()
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE if before else AuditAction.CREATE,

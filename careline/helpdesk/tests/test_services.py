@@ -611,6 +611,8 @@ def test_playbook_save_replaces_replies_and_needs_configure(org, clock):
         canned_replies=[{"title": "B", "body": "3"}],
     )
     assert list(CannedReply.objects.values_list("title", "body")) == [("B", "3")]
+    services.playbook_save(actor=org.admin, category_id=category.pk, steps=["a"])  # no replies: kept
+    assert CannedReply.objects.count() == 1
     with pytest.raises(ValidationFailed):
         services.playbook_save(actor=org.admin, category_id=category.pk, steps=["", "b"])
 
