@@ -1120,7 +1120,7 @@ def response_follow_up(*, response_id: int) -> Any | None:
     from careline.helpdesk.services import TicketData, ticket_create
 
     response = (
-        Response.objects.select_for_update()
+        Response.objects.select_for_update(of=("self",))
         .select_related("survey", "customer", "ticket")
         .filter(pk=response_id)
         .first()
