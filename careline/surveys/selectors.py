@@ -460,7 +460,8 @@ def survey_results(
         .order_by()
     )
     for row in day_rows:
-        per_period[_period_start(row["day"], granularity)].add(_counts(row))
+        values: dict[str, Any] = dict(row)
+        per_period[_period_start(values["day"], granularity)].add(_counts(values))
     trend = [
         TrendPoint(
             period=period.isoformat(),

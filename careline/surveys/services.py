@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -786,10 +786,10 @@ def _send_survey(
 ) -> SendReport:
     report = SendReport(survey_id=survey.pk, name=survey.name, dry_run=dry_run)
     due = _due_customers(survey, now)
-    counts = list(due.values_list("_has_email", flat=True))
-    report.eligible = len(counts)
-    report.no_email = sum(1 for has in counts if not has)
-    with_email = report.eligible - report.no_email
+    counts = due.order_by().aggregate(eligible=Count("pk"), with_email=Count("pk", filter=Q(_has_email=True)))
+    report.eligible = counts["eligible"]
+    with_email = counts["with_email"]
+    report.no_email = report.eligible - with_email
     report.left_for_next_run = max(0, with_email - max_per_run)
     if dry_run:
         report.invited = min(with_email, max_per_run)
@@ -1145,7 +1145,7 @@ def response_follow_up(*, response_id: int) -> Any | None:
             % {"score": response.score, "low": low, "high": high},
             _("Reason: %(reason)s") % {"reason": response.reason or "—"},
         ]
-        if response.ticket_id:
+        if response.ticket is not None:
             lines.append(
                 _("About ticket #%(id)s: %(subject)s")
                 % {"id": response.ticket_id, "subject": response.ticket.subject}

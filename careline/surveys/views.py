@@ -92,11 +92,12 @@ def _period_label(period: str, granularity: str) -> str:
 
 
 def _score_label(kind: str) -> str:
-    return {
+    labels: dict[str, str] = {
         SurveyKind.CSAT: _("CSAT (% satisfied)"),
         SurveyKind.NPS: _("NPS"),
         SurveyKind.CES: _("Average effort score"),
-    }.get(kind, _("Average score"))
+    }
+    return labels.get(kind, _("Average score"))
 
 
 @login_required
