@@ -12,7 +12,7 @@ from careline.conftest import api_client
 from careline.helpdesk import services
 from careline.helpdesk.tests.test_clusters_support import API_URL, SMALL_SIZES, local, make_month, make_ticket
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("careline.helpdesk.tests.test_clusters_support")]
+pytestmark = pytest.mark.django_db
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 

@@ -1,49 +1,19 @@
-"""Shared by the recurring-complaints tests: a URL configuration that serves the report pages and API even
-before they are included in the project's (careline.config.urls / careline.api.api), and ticket data.
-
-Use with `pytest.mark.urls("careline.helpdesk.tests.test_clusters_support")`. No tests here."""
+"""Shared by the recurring-complaints tests: ticket data. No tests here."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from django.urls import URLResolver, include, path
-from ninja import NinjaAPI
-
 from careline.accounts.models import User
-from careline.api.api import api
-from careline.api.auth import AUTH
-from careline.config.urls import urlpatterns as project_urlpatterns
 from careline.customers.tests.factories import make_customer
 from careline.helpdesk import services
-from careline.helpdesk.cluster_api import recurring_router
 from careline.helpdesk.models import Ticket
 from careline.helpdesk.tests.test_clusters import complaint_set
 from careline.vn.worktime import VN_TZ
 
 API_URL = "/api/v1/helpdesk/recurring"
 PAGE_URL = "/helpdesk/recurring/"
-
-_extra: list[Any] = []
-if not any(router is recurring_router for _prefix, router in api._routers):
-    # Not mounted in the project's API yet: serve the router from an API of its own with the same
-    # authentication and error rendering.
-    _test_api = NinjaAPI(
-        title="recurring (tests)",
-        version="tests",
-        auth=AUTH,
-        urls_namespace="recurring_test_api",
-        openapi_url=None,
-        docs_url=None,
-    )
-    _test_api._exception_handlers = dict(api._exception_handlers)
-    _test_api.add_router("/helpdesk/recurring", recurring_router)
-    _extra.append(path("api/v1/", _test_api.urls))
-if not any(isinstance(p, URLResolver) and p.namespace == "recurring" for p in project_urlpatterns):
-    _extra.append(path("helpdesk/recurring/", include("careline.helpdesk.cluster_urls")))
-
-urlpatterns = [*_extra, *project_urlpatterns]
 
 
 def local(*args: int) -> dt.datetime:

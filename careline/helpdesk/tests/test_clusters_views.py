@@ -14,7 +14,7 @@ from careline.helpdesk import clusters
 from careline.helpdesk.models import Category, Playbook, Ticket
 from careline.helpdesk.tests.test_clusters_support import PAGE_URL, local, make_month, make_ticket
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("careline.helpdesk.tests.test_clusters_support")]
+pytestmark = pytest.mark.django_db
 
 RESULTS_URL = PAGE_URL + "results/"
 CATEGORY_URL = PAGE_URL + "category/"
