@@ -420,9 +420,11 @@ def demo_load(
 
 def _domain_demos(users: dict[str, User], seed: int) -> None:
     """Each domain's demo records (idempotent): leads, rules, quotas and calls; later issues add theirs."""
+    from careline.helpdesk.demo import demo_helpdesk_load
     from careline.sales.demo import demo_sales_load
 
     demo_sales_load(users, seed=seed)
+    demo_helpdesk_load(users, seed=seed)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

@@ -107,6 +107,9 @@ def test_demo_is_deterministic_and_tops_up(db):
     assert lan.contact_points.filter(value="+84912345678").exists()
     assert " lan " in lan.search_text and "0912345678" in lan.search_text
     # same seed → same people (and the same leads)
+    from careline.helpdesk.models import Ticket
+
+    Ticket.objects.all().delete()
     Activity.objects.all().delete()
     Assignment.objects.all().delete()
     Inquiry.objects.all().delete()
