@@ -111,11 +111,7 @@ def survey_get(*, actor: Any, survey_id: int) -> Survey:
 
 def survey_for_ticket_resolved() -> Survey | None:
     """The active survey sent when a ticket is resolved (at most one is active; see services)."""
-    return (
-        Survey.objects.filter(active=True, trigger="ticket_resolved")
-        .order_by("-kind", "id")  # csat before ces/custom when an old pair slipped through
-        .first()
-    )
+    return Survey.objects.filter(active=True, trigger="ticket_resolved").order_by("id").first()
 
 
 def survey_response_counts(*, survey_ids: Iterable[int]) -> dict[int, int]:
