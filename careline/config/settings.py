@@ -252,6 +252,8 @@ LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 FORMAT_MODULE_PATH = ["careline.formats"]
 TIME_ZONE = env("CARELINE_TIME_ZONE", "Asia/Ho_Chi_Minh")
+# The address customers reach Careline at: links in emails (survey invitations, web forms) are built on it.
+CARELINE_PUBLIC_URL = env("CARELINE_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 USE_I18N = True
 USE_TZ = True
 LANGUAGE_COOKIE_NAME = "careline_language"
