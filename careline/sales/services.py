@@ -600,8 +600,16 @@ def _allocate_batch(
     run."""
     rule = AllocationRule.objects.select_for_update().get(pk=rule_id)
     rotation, members = _rotation(rule, now)
+    # A lead taken back ("thu hồi") never goes back to whoever it was taken from.
+    taken_from: dict[int, set[int]] = defaultdict(set)
+    for inquiry_id, from_user in Assignment.objects.filter(
+        inquiry_id__in=[row[0] for row in rows], reason=AssignmentReason.RECLAIM, from_user__isnull=False
+    ).values_list("inquiry_id", "from_user_id"):
+        taken_from[inquiry_id].add(from_user)
     slots: list[Slot | None]
-    if any(m.skills or m.languages for m in members.values()):
+    if taken_from and not any(m.skills or m.languages for m in members.values()):
+        slots = [rotation.pick(exclude_users=taken_from.get(row[0], ())) for row in rows]
+    elif any(m.skills or m.languages for m in members.values()):
         # Per-lead eligibility by skill/language: mark the rotation's slots for each lead.
         slots = []
         base = {s.key: s.available for s in rotation.slots}
@@ -615,7 +623,7 @@ def _allocate_batch(
                 if ok and m.languages:
                     ok = (row[4] or "vi") in m.languages
                 s.available = ok
-            slots.append(rotation.pick())
+            slots.append(rotation.pick(exclude_users=taken_from.get(row[0], ())))
             for s in rotation.slots:
                 s.available = base[s.key]
     else:

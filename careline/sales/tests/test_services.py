@@ -225,3 +225,25 @@ def test_queue_run_allocates_in_batches_with_one_log_row_each(org):
     owners = dict(Inquiry.objects.values_list("customer_id", "owner_id"))
     assert dict(Customer.objects.values_list("pk", "owner_id")) == owners
     assert Notification.objects.filter(kind="lead_assigned").exists()
+
+
+def test_queue_run_never_returns_a_reclaimed_lead_to_its_previous_owner(org):
+    make_rule(org.hn_sales, [org.consultant_hn, org.consultant_hn_b], reclaim_after_minutes=60)
+    inquiry = receive(1).inquiry
+    first = inquiry.owner_id
+    other = org.consultant_hn_b if first == org.consultant_hn.pk else org.consultant_hn
+    # The other consultant is away when the lead is reclaimed: it waits in the queue.
+    now = timezone.now()
+    away = Absence.objects.create(user=other, starts_at=now, ends_at=now + dt.timedelta(hours=3))
+    assert services.leads_reclaim_overdue(now=now + dt.timedelta(minutes=61)) == 1
+    inquiry.refresh_from_db()
+    assert inquiry.status == InquiryStatus.QUEUED
+    # Later queue runs skip the consultant it was taken from, even with nobody else available …
+    services.leads_allocate_queued(now=now + dt.timedelta(minutes=62))
+    inquiry.refresh_from_db()
+    assert inquiry.owner_id is None
+    # … and give it to the other one when they are back.
+    away.delete()
+    services.leads_allocate_queued(now=now + dt.timedelta(minutes=63))
+    inquiry.refresh_from_db()
+    assert inquiry.owner_id == other.pk
