@@ -97,7 +97,12 @@ def attach_contacts_and_tags(customers: list[Customer]) -> list[Customer]:
             if k == 0:
                 points[customer_id].append(
                     ContactPoint(
-                        id=row_id, customer_id=customer_id, kind=kind, value=value, label=label, position=position
+                        id=row_id,
+                        customer_id=customer_id,
+                        kind=kind,
+                        value=value,
+                        label=label,
+                        position=position,
                     )
                 )
             else:
@@ -108,7 +113,9 @@ def attach_contacts_and_tags(customers: list[Customer]) -> list[Customer]:
         for p in cps:
             p.customer = c  # no query when a caller walks back to the customer
         cache["contact_points"] = _cached_queryset(ContactPoint.objects.all(), cps)
-        cache["tags"] = _cached_queryset(Tag.objects.all(), sorted(tags[c.pk], key=lambda t: (t.name_folded, t.pk)))
+        cache["tags"] = _cached_queryset(
+            Tag.objects.all(), sorted(tags[c.pk], key=lambda t: (t.name_folded, t.pk))
+        )
     return customers
 
 
