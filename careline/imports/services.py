@@ -602,6 +602,7 @@ def _write_cell(sheet: Any, row: int, col: int, value: Any) -> None:
 
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
+_TRIGGER_CHARS = frozenset(FORMULA_TRIGGERS)
 
 
 def safe_text(text: str) -> str:
@@ -821,10 +822,18 @@ def export_write(
     bold = workbook.add_format({"bold": True})
     for col, header in enumerate(headers):
         sheet.write_string(0, col, header, bold)
+    write_string, write_number = sheet.write_string, sheet.write_number
     for row in rows:
         count += 1
         for col, value in enumerate(row):
-            _write_cell(sheet, count, col, value)
+            kind = type(value)
+            if kind is str:  # the common cells first, as _write_cell would write them
+                if value:
+                    write_string(count, col, safe_text(value) if value[0] in _TRIGGER_CHARS else value)
+            elif kind is int:
+                write_number(count, col, value)
+            else:
+                _write_cell(sheet, count, col, value)
         if progress and count % PROGRESS_EVERY == 0:
             progress(count)
     workbook.close()
