@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from ninja import Field as NField
@@ -21,6 +20,7 @@ from careline.activities.schemas import (
     EmailTemplatePatch,
 )
 from careline.api.auth import AuthedRequest
+from careline.api.types import IsoDate
 from careline.customers.schemas import ErrorOut
 
 router = Router(tags=["activities"])
@@ -39,7 +39,7 @@ KindFilter = Literal["", "call", "email", "meeting", "proposal", "offer", "note"
 class ListQuery(Schema):
     customer_id: int | None = NField(None, ge=1, le=2**62)
     owner_id: int | None = NField(None, ge=1, le=2**62)
-    date: dt.date | None = NField(
+    date: IsoDate | None = NField(
         None, description="YYYY-MM-DD (local day): done that day, or follow-ups due that day"
     )
     kind: KindFilter = ""

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from ninja import Field, Schema
+from pydantic import StrictBool
 
 from careline.activities.models import Activity
 
@@ -117,8 +118,8 @@ class EmailTemplateIn(Schema):
     )
     body: str = Field(..., min_length=1, max_length=50_000)
     language: str = Field("vi", max_length=5)
-    marketing: bool = Field(False, description="Only sent to customers who granted marketing consent")
-    active: bool = True
+    marketing: StrictBool = Field(False, description="Only sent to customers who granted marketing consent")
+    active: StrictBool = True
 
 
 class EmailTemplatePatch(Schema):
@@ -126,8 +127,8 @@ class EmailTemplatePatch(Schema):
     subject: str | None = Field(None, min_length=1, max_length=200)
     body: str | None = Field(None, min_length=1, max_length=50_000)
     language: str | None = Field(None, max_length=5)
-    marketing: bool | None = None
-    active: bool | None = Field(None, description="false archives the template")
+    marketing: StrictBool | None = None
+    active: StrictBool | None = Field(None, description="false archives the template")
 
 
 class EmailTemplateOut(Schema):

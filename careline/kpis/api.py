@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from ninja import Field as NField
 from ninja import Query, Router, Schema, Status
 
 from careline.api.auth import AuthedRequest
+from careline.api.types import IsoDate
 from careline.customers.schemas import ErrorOut
 from careline.kpis import selectors, services
 from careline.kpis.pace import local_today
@@ -39,20 +39,20 @@ ERRORS: dict[int, Any] = {
 
 class ProgressQuery(Schema):
     user_id: int | None = NField(None, ge=1, le=2**62, description="Default: the caller")
-    date: dt.date | None = NField(None, description="YYYY-MM-DD; default: today (local time)")
+    date: IsoDate | None = NField(None, description="YYYY-MM-DD; default: today (local time)")
 
 
 class BoardQuery(Schema):
     team_id: int | None = NField(None, ge=1, le=2**62)
     branch_id: int | None = NField(None, ge=1, le=2**62)
-    date: dt.date | None = NField(None, description="YYYY-MM-DD; default: today (local time)")
+    date: IsoDate | None = NField(None, description="YYYY-MM-DD; default: today (local time)")
 
 
 class CallsQuery(Schema):
     user_id: int | None = NField(None, ge=1, le=2**62)
     team_id: int | None = NField(None, ge=1, le=2**62)
-    from_: dt.date | None = NField(None, alias="from", description="YYYY-MM-DD; default: 1st of the month")
-    to: dt.date | None = NField(None, description="YYYY-MM-DD, included; default: today")
+    from_: IsoDate | None = NField(None, alias="from", description="YYYY-MM-DD; default: 1st of the month")
+    to: IsoDate | None = NField(None, description="YYYY-MM-DD, included; default: today")
 
 
 @quotas_router.get("", response={200: QuotaListOut, **ERRORS}, summary="Quota definitions you can see")

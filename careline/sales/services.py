@@ -969,10 +969,15 @@ def rule_save(*, actor: User, data: Mapping[str, Any], rule_id: int | None = Non
         require_action(actor, OBJECT_TYPE, Action.CONFIGURE)
         rule = AllocationRule()
         before = {}
+    errors: dict[str, list[str]] = {}
     for f in RULE_FIELDS:
         if f in data:
-            setattr(rule, f, data[f])
-    errors: dict[str, list[str]] = {}
+            value = data[f]
+            if isinstance(value, dt.time) and value.tzinfo is not None:
+                # Working hours are wall-clock times of the branch, never times with an offset.
+                errors.setdefault(f, []).append(_("Give a local time without a time zone, e.g. 08:00."))
+                continue
+            setattr(rule, f, value)
     if rule.strategy not in Strategy.values:
         errors["strategy"] = [_("Unknown strategy.")]
     for f, allowed in (("channels", Channel.values), ("provinces", [p.code for p in PROVINCES])):

@@ -640,6 +640,7 @@ def test_rules_invalid_is_422(org, world):
         ({**base, "reclaim_after_minutes": 0}, "reclaim_after_minutes"),
         ({**base, "work_start": "18:00", "work_end": "08:00"}, "work_end"),
         ({**base, "work_start": "25:00"}, "work_start"),
+        ({**base, "work_end": "00:00:00Z"}, "work_end"),  # an offset makes no sense for office hours
         ({**base, "members": [{"user_id": org.consultant_hcm.pk}]}, "members"),
         (
             {**base, "members": [{"user_id": org.consultant_hn.pk}, {"user_id": org.consultant_hn.pk}]},
