@@ -14,7 +14,6 @@ from careline.activities.models import Activity
 from careline.activities.tests.factories import add_follow_up
 from careline.customers.tests.factories import make_customer
 from careline.kpis.tests.factories import make_quota
-from tests.browser.conftest import browser, page, phone_page  # noqa: F401 — fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,7 +27,7 @@ def lan(db):  # type: ignore[no-untyped-def]
     return {"user": user, "customer": customer}
 
 
-def login(page, username: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(page.base_url + "/accounts/login/")
     page.fill("#id_login", username)
     page.fill("#id_password", "pass-1234")
@@ -36,14 +35,14 @@ def login(page, username: str) -> None:  # type: ignore[no-untyped-def]  # noqa:
     expect(page).to_have_url(page.base_url + "/")
 
 
-def watch_errors(page) -> list[str]:  # type: ignore[no-untyped-def]  # noqa: F811
+def watch_errors(page) -> list[str]:  # type: ignore[no-untyped-def]
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return errors
 
 
-def test_log_a_call_from_the_card_in_two_clicks(page, lan) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_log_a_call_from_the_card_in_two_clicks(page, lan) -> None:  # type: ignore[no-untyped-def]
     errors = watch_errors(page)
     login(page, "tv.lan")
     customer = lan["customer"]
@@ -71,7 +70,7 @@ def test_log_a_call_from_the_card_in_two_clicks(page, lan) -> None:  # type: ign
     assert not [e for e in errors if "Content Security Policy" in e or "htmx" in e.lower()], errors
 
 
-def test_one_click_from_my_day_on_a_phone(phone_page, lan) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_one_click_from_my_day_on_a_phone(phone_page, lan) -> None:  # type: ignore[no-untyped-def]
     phone = phone_page
     errors = watch_errors(phone)
     user, customer = lan["user"], lan["customer"]

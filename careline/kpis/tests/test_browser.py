@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 from careline.accounts.tests.factories import BranchFactory, TeamFactory, UserFactory
 from careline.kpis.pace import local_today
 from careline.kpis.tests.factories import local, make_activity, make_quota
-from tests.browser.conftest import browser, page, phone_page  # noqa: F401 — fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +31,7 @@ def team(db):  # type: ignore[no-untyped-def]
     return {"sup": sup, "lan": lan, "hung": hung}
 
 
-def login(page, username: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(page.base_url + "/accounts/login/")
     page.fill("#id_login", username)
     page.fill("#id_password", "pass-1234")
@@ -40,7 +39,7 @@ def login(page, username: str) -> None:  # type: ignore[no-untyped-def]  # noqa:
     expect(page).to_have_url(page.base_url + "/")
 
 
-def test_call_chart_draws_under_csp(page, team) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_call_chart_draws_under_csp(page, team) -> None:  # type: ignore[no-untyped-def]
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -55,7 +54,7 @@ def test_call_chart_draws_under_csp(page, team) -> None:  # type: ignore[no-unty
     assert not [e for e in errors if "Content Security Policy" in e or "echarts" in e.lower()], errors
 
 
-def test_board_on_a_phone_and_bars_partial(phone_page, team) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_board_on_a_phone_and_bars_partial(phone_page, team) -> None:  # type: ignore[no-untyped-def]
     phone = phone_page
     login(phone, "ld.nam")
     phone.goto(phone.base_url + "/kpis/board/")

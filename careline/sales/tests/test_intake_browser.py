@@ -11,12 +11,11 @@ from playwright.sync_api import expect
 
 from careline.sales.intake import MIN_FILL_SECONDS
 from careline.sales.models import Inquiry, WebForm
-from tests.browser.conftest import browser, page, phone_page  # noqa: F401 — fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_form_on_a_phone_creates_the_lead(phone_page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_form_on_a_phone_creates_the_lead(phone_page) -> None:  # type: ignore[no-untyped-def]
     web_form = WebForm.objects.create(
         name="Đăng ký tư vấn IELTS",
         consent_text="Tôi đồng ý để trung tâm liên hệ tư vấn.",
@@ -47,7 +46,7 @@ def test_form_on_a_phone_creates_the_lead(phone_page) -> None:  # type: ignore[n
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
 
-def test_form_is_framed_by_an_allowed_page(page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_form_is_framed_by_an_allowed_page(page) -> None:  # type: ignore[no-untyped-def]
     """The live server's own origin stands in for the customer's site (the CSP lists 'self' + origins)."""
     web_form = WebForm.objects.create(name="Form", allowed_origins=page.base_url)
     blocked: list[str] = []

@@ -12,7 +12,6 @@ from careline.customers.services import customer_consent_record
 from careline.customers.tests.factories import make_customer
 from careline.surveys import services
 from careline.surveys.models import Response
-from tests.browser.conftest import browser, page, phone_page  # noqa: F401 — fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +29,7 @@ def people(db):  # type: ignore[no-untyped-def]
     return {"head": head, "admin": admin, "customer": customer}
 
 
-def watch_errors(page) -> list[str]:  # type: ignore[no-untyped-def]  # noqa: F811
+def watch_errors(page) -> list[str]:  # type: ignore[no-untyped-def]
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -44,7 +43,7 @@ def _invitation(people, kind: str):  # type: ignore[no-untyped-def]
     )
 
 
-def test_customer_answers_the_csat_link_on_a_phone(phone_page, people) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_customer_answers_the_csat_link_on_a_phone(phone_page, people) -> None:  # type: ignore[no-untyped-def]
     phone = phone_page
     errors = watch_errors(phone)
     invitation = _invitation(people, "csat")
@@ -67,7 +66,7 @@ def test_customer_answers_the_csat_link_on_a_phone(phone_page, people) -> None: 
     assert not errors, errors
 
 
-def test_nps_buttons_fit_a_phone_and_the_language_switches(phone_page, people) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_nps_buttons_fit_a_phone_and_the_language_switches(phone_page, people) -> None:  # type: ignore[no-untyped-def]
     phone = phone_page
     invitation = _invitation(people, "nps")
     phone.goto(phone.base_url + services.invitation_url(invitation, absolute=False))
@@ -85,7 +84,7 @@ def test_nps_buttons_fit_a_phone_and_the_language_switches(phone_page, people) -
     assert Response.objects.get().score == 9
 
 
-def test_results_dashboard_draws_its_charts_under_the_csp(page, people) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_results_dashboard_draws_its_charts_under_the_csp(page, people) -> None:  # type: ignore[no-untyped-def]
     errors = watch_errors(page)
     invitation = _invitation(people, "nps")
     services.response_record(invitation=invitation, score=10)

@@ -1,4 +1,6 @@
-"""Browser tests: Playwright driving Debian's chromium against pytest-django's live server."""
+"""Browser-test fixtures for every app (one Playwright instance per run): Playwright driving Debian's chromium
+against pytest-django's live server. Shared from the project root so that careline/*/tests and tests/browser use
+the same session-scoped browser (two sync Playwright instances in one process cannot coexist)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,6 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM refuses that unless told it is safe
-# (the test process is single-threaded apart from the live server).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CARELINE_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -29,6 +27,9 @@ def browser() -> Iterator[object]:
 
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"chromium not found at {CHROMIUM}: apt-get install chromium (or set CARELINE_CHROMIUM)")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses that unless told it is
+    # safe (the browser tests are single-threaded apart from the live server). Only while a browser runs.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
