@@ -51,3 +51,10 @@ class ConnectorKind(models.TextChoices):
     MARKETPLACE = "marketplace", _("Marketplace")
     HOTLINE = "hotline", _("Hotline / call centre")
     OTHER = "other", _("Other")
+
+
+class IntakeDestination(models.TextChoices):
+    """What a web form or a webhook connector makes of what it receives."""
+
+    LEAD = "lead", _("Lead (sales)")
+    TICKET = "ticket", _("Customer-care ticket")

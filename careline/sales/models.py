@@ -16,12 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from careline.core.models import TimeStampedModel
+from careline.helpdesk.choices import TicketKind
 from careline.sales.choices import (
     AbsenceKind,
     AssignmentReason,
     Channel,
     ConnectorKind,
     InquiryStatus,
+    IntakeDestination,
     Strategy,
 )
 
@@ -150,7 +152,8 @@ class Absence(TimeStampedModel):
 
 
 class WebForm(TimeStampedModel):
-    """An embeddable lead form: the public key goes in the page that embeds it (`/f/<public_key>`)."""
+    """An embeddable form: the public key goes in the page that embeds it (`/f/<public_key>`). It makes a
+    lead (sales) or, with destination `ticket`, a customer-care ticket."""
 
     name = models.CharField(_("name"), max_length=120)
     public_key = models.CharField(_("public key"), max_length=40, unique=True, default=_public_key)
@@ -176,6 +179,27 @@ class WebForm(TimeStampedModel):
     success_message = models.CharField(_("thank-you message"), max_length=300, blank=True)
     redirect_url = models.URLField(_("redirect after submit"), blank=True)
     allowed_origins = models.TextField(_("allowed origins (one per line)"), blank=True)
+    destination = models.CharField(
+        _("creates"),
+        max_length=10,
+        choices=IntakeDestination.choices,
+        default=IntakeDestination.LEAD,
+    )
+    ticket_kind = models.CharField(
+        _("ticket kind"),
+        max_length=10,
+        choices=TicketKind.choices,
+        blank=True,
+        help_text=_("Tickets only. Empty: the visitor chooses."),
+    )
+    ticket_category = models.ForeignKey(
+        "helpdesk.Category",
+        verbose_name=_("ticket category"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("web form")
@@ -188,7 +212,8 @@ class WebForm(TimeStampedModel):
 
 class Connector(TimeStampedModel):
     """A signed webhook endpoint (Standard Webhooks, HMAC-SHA256) that Zalo OA, Facebook, marketplaces or a
-    call centre post inquiries/call logs to: `POST /api/v1/hooks/<slug>`."""
+    call centre post inquiries/call logs to: `POST /api/v1/hooks/<slug>`. Destination `ticket` sends them to
+    the care desk (tickets) instead of sales (leads)."""
 
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
@@ -214,6 +239,27 @@ class Connector(TimeStampedModel):
         related_name="+",
     )
     last_delivery_at = models.DateTimeField(_("last delivery"), null=True, blank=True)
+    destination = models.CharField(
+        _("creates"),
+        max_length=10,
+        choices=IntakeDestination.choices,
+        default=IntakeDestination.LEAD,
+    )
+    ticket_kind = models.CharField(
+        _("ticket kind"),
+        max_length=10,
+        choices=TicketKind.choices,
+        blank=True,
+        help_text=_("Tickets only. Empty: inquiry."),
+    )
+    ticket_category = models.ForeignKey(
+        "helpdesk.Category",
+        verbose_name=_("ticket category"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("webhook connector")
