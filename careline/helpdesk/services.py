@@ -336,6 +336,8 @@ class TicketData:
     in_reply_to: str = ""
     references: str = ""
     attachments: Sequence[UploadedFile] = field(default_factory=tuple)
+    # Intake channels: the agent already handling it (took the hotline call) instead of automatic assignment.
+    assignee_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -652,8 +654,10 @@ def _open_ticket(
             "sla_policy": [None, ticket.sla_policy_id],
         },
     )
-    agent = assignment.pick_agent(ticket=ticket, now=now)
-    if agent is not None:
+    given = User.objects.filter(pk=data.assignee_id, is_active=True).first() if data.assignee_id else None
+    if given is not None:
+        _set_assignee(ticket, given, actor=None, note=_("took the customer's call"), now=now)
+    elif (agent := assignment.pick_agent(ticket=ticket, now=now)) is not None:
         _set_assignee(ticket, agent, actor=None, note=_("automatic assignment"), now=now)
     _on_commit_signal(ticket_created, ticket, actor)
     return ticket

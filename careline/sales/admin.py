@@ -1,6 +1,7 @@
-"""Admin pages for the lead intake channels: web forms (with the embed snippet), webhook connectors (with
-their endpoint and signing secret) and IMAP mailboxes (with a "poll now" action). Settings only: no rules
-live here."""
+"""Admin pages for the intake channels: web forms (with the embed snippet), webhook connectors (with
+their endpoint and signing secret) and IMAP mailboxes (with a "poll now" action). A web form or connector
+creates leads or, with destination "ticket", customer-care tickets (with a default kind and category).
+Settings only: no rules live here."""
 
 from __future__ import annotations
 
@@ -43,13 +44,25 @@ def embed_snippets(web_form: WebForm, base_url: str) -> dict[str, str]:
 
 @admin.register(WebForm)
 class WebFormAdmin(admin.ModelAdmin):
-    list_display = ("name", "public_key", "active", "branch", "team", "product_interest", "updated_at")
-    list_filter = ("active", "branch", "team")
+    list_display = (
+        "name",
+        "public_key",
+        "active",
+        "destination",
+        "branch",
+        "team",
+        "product_interest",
+        "updated_at",
+    )
+    list_filter = ("active", "destination", "branch", "team")
     search_fields = ("name", "public_key")
     readonly_fields = ("public_key", "embed_code", "created_at", "updated_at")
     fields = (
         "name",
         "active",
+        "destination",
+        "ticket_kind",
+        "ticket_category",
         "branch",
         "team",
         "product_interest",
@@ -85,10 +98,26 @@ class WebFormAdmin(admin.ModelAdmin):
 
 @admin.register(Connector)
 class ConnectorAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "kind", "active", "branch", "team", "last_delivery_at")
-    list_filter = ("kind", "active")
+    list_display = ("name", "slug", "kind", "destination", "active", "branch", "team", "last_delivery_at")
+    list_filter = ("kind", "destination", "active")
     search_fields = ("name", "slug")
     readonly_fields = ("endpoint", "last_delivery_at", "created_at", "updated_at")
+    fields = (
+        "name",
+        "slug",
+        "kind",
+        "active",
+        "destination",
+        "ticket_kind",
+        "ticket_category",
+        "branch",
+        "team",
+        "secret",
+        "endpoint",
+        "last_delivery_at",
+        "created_at",
+        "updated_at",
+    )
     prepopulated_fields = {"slug": ("name",)}
 
     @admin.display(description=_("endpoint"))

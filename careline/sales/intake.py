@@ -2,7 +2,8 @@
 
 * Standard Webhooks signatures (`webhook_verify`, `webhook_sign`), via the `standardwebhooks` package,
   with every malformed header turned into one `SignatureError` (never a 500).
-* Webhook bodies: `inquiry.created` → `InquiryFields`, `call.completed` (hotline) → `CallEvent`.
+* Webhook bodies: `inquiry.created` → `InquiryFields`, `ticket.created` → `TicketFields`,
+  `call.completed` (hotline) → `CallEvent`.
 * Web-form spam defences: a signed fill-time token, a fixed-window rate limiter on Django's cache, origin
   lists for CORS and `frame-ancestors`.
 * Email: auto-reply detection, quoted-reply and signature stripping, a stable id for messages without a
@@ -181,6 +182,67 @@ def parse_inquiry_event(payload: Any) -> InquiryFields:
         errors.setdefault("consent", []).append("Must be true or false.")
     else:
         out.consent = consent
+    try:
+        out.received_at = parse_datetime(data.get("received_at"))
+    except (ValueError, OverflowError, OSError):
+        errors.setdefault("received_at", []).append("Use ISO 8601, e.g. 2026-10-05T09:30:00+07:00.")
+    if errors:
+        raise PayloadError(errors)
+    return out
+
+
+TICKET_TEXT_FIELDS = (
+    "full_name",
+    "phone",
+    "email",
+    "subject",
+    "message",
+    "kind",
+    "priority",
+    "external_id",
+)
+
+
+@dataclass
+class TicketFields:
+    """A `ticket.created` event: a customer-care ticket (complaint, inquiry, request, warranty claim)."""
+
+    full_name: str = ""
+    phone: str = ""
+    email: str = ""
+    subject: str = ""
+    message: str = ""
+    kind: str = ""  # "" → the connector's default kind, else inquiry
+    priority: str = ""  # "" → the category's default, else normal
+    external_id: str = ""
+    category: int | str | None = None  # an id or a name path ("Học phí › Hoàn học phí")
+    received_at: dt.datetime | None = None
+
+
+def parse_ticket_event(payload: Any) -> TicketFields:
+    """`{"type": "ticket.created", "data": {...}}` → the fields of a ticket (types checked only; the
+    helpdesk checks the values)."""
+    data = _event(payload, "ticket.created")
+    errors: dict[str, list[str]] = {}
+    out = TicketFields()
+    for name in TICKET_TEXT_FIELDS:
+        value = data.get(name)
+        if value is None:
+            continue
+        if isinstance(value, int) and not isinstance(value, bool) and name in ("phone", "external_id"):
+            value = str(value)
+        if not isinstance(value, str):
+            errors.setdefault(name, []).append("Must be a string.")
+            continue
+        setattr(out, name, value.strip())
+    category = data.get("category")
+    valid = isinstance(category, str | None) or (
+        isinstance(category, int) and not isinstance(category, bool) and 1 <= category <= 2**62
+    )
+    if not valid:
+        errors.setdefault("category", []).append("Give the category's id or its name path.")
+    else:
+        out.category = category.strip() if isinstance(category, str) else category
     try:
         out.received_at = parse_datetime(data.get("received_at"))
     except (ValueError, OverflowError, OSError):

@@ -184,6 +184,9 @@ class WebForm(TimeStampedModel):
         max_length=10,
         choices=IntakeDestination.choices,
         default=IntakeDestination.LEAD,
+        help_text=_(
+            "Lead: allocated to sales. Ticket: handled by the customer-care desk (its team: a care team)."
+        ),
     )
     ticket_kind = models.CharField(
         _("ticket kind"),
@@ -244,6 +247,9 @@ class Connector(TimeStampedModel):
         max_length=10,
         choices=IntakeDestination.choices,
         default=IntakeDestination.LEAD,
+        help_text=_(
+            "Lead: allocated to sales. Ticket: handled by the customer-care desk (its team: a care team)."
+        ),
     )
     ticket_kind = models.CharField(
         _("ticket kind"),
@@ -480,3 +486,29 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.inquiry_id} → {self.to_user_id}"
+
+
+class OpenLeadCount(models.Model):
+    """How many open leads a consultant holds: inquiries assigned to them (or contacted) whose customer
+    is still in stage `lead` — what a rotation member's capacity caps.
+
+    Kept by database triggers on inquiries and customers (migration 0003), so every path that opens,
+    closes, moves, reclaims or converts a lead keeps it right, bulk SQL included; never written from Python.
+    Allocation reads it instead of counting open leads (O(members), not O(open leads)). No row: none."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("consultant"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    open_leads = models.IntegerField(_("open leads"), default=0)
+
+    class Meta:
+        verbose_name = _("open-lead count")
+        verbose_name_plural = _("open-lead counts")
+        ordering = ["user_id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.open_leads}"

@@ -1,9 +1,14 @@
-"""The embeddable lead form — public pages, no login (docs/api.md "Web forms").
+"""The embeddable web form — public pages, no login (docs/api.md "Web forms").
+
+A form makes a lead (destination `lead`, sales) or a customer-care ticket (destination `ticket`): then it
+also asks for a subject and — unless the form has a default kind — what kind of request it is, and the
+ticket goes through `careline.helpdesk.intake` (channel `web`, threaded into the customer's open ticket on
+the same topic); the thank-you page shows the ticket's number ("Mã phiếu #123").
 
 * `GET /f/<public_key>/` — a small mobile-first form (Vietnamese; `?lang=en` switches and remembers it in
   the language cookie). Frameable only by the form's allowed origins (`frame-ancestors`).
-* `POST /f/<public_key>/` — creates the inquiry (channel `web`) and shows the thank-you page or redirects
-  to the form's `redirect_url`.
+* `POST /f/<public_key>/` — creates the inquiry (channel `web`) or the ticket and shows the thank-you
+  page or redirects to the form's `redirect_url`.
 * `POST /f/<public_key>/submit` — the same from a site's own HTML (urlencoded → redirect) or JavaScript
   (JSON → JSON), CSRF-exempt, CORS for the allowed origins only; `GET` there hands out a fill-time token.
 
@@ -18,6 +23,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.core.signing import BadSignature, TimestampSigner
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -30,8 +36,10 @@ from django.views.decorators.http import require_http_methods
 
 from careline.core.errors import ValidationFailed
 from careline.core.middleware import client_ip
+from careline.helpdesk import intake as ticket_intake
+from careline.helpdesk.choices import TicketKind
 from careline.sales import services
-from careline.sales.choices import Channel
+from careline.sales.choices import Channel, IntakeDestination
 from careline.sales.intake import (
     MIN_FILL_SECONDS,
     RATE_LIMITS,
@@ -45,8 +53,18 @@ from careline.sales.intake import (
 from careline.sales.models import WebForm
 
 HONEYPOT = "website"
-FIELDS = ("full_name", "phone", "email", "message", "product_interest")
-MAX_LENGTHS = {"full_name": 200, "phone": 30, "email": 254, "message": 5000, "product_interest": 120}
+FIELDS = ("full_name", "phone", "email", "subject", "kind", "message", "product_interest")
+MAX_LENGTHS = {
+    "full_name": 200,
+    "phone": 30,
+    "email": 254,
+    "subject": 250,
+    "kind": 10,
+    "message": 5000,
+    "product_interest": 120,
+}
+TICKET_SALT = "careline.sales.webform.ticket"
+TICKET_MAX_AGE = 3600  # the ticket number is shown on the thank-you page for an hour
 
 
 def _form_or_404(public_key: str) -> WebForm:
@@ -124,7 +142,12 @@ def _spam(request: HttpRequest, web_form: WebForm, source: Any, *, token_require
     return age is None or age < MIN_FILL_SECONDS
 
 
-def _receive(request: HttpRequest, web_form: WebForm, values: dict[str, str], consent: bool) -> None:
+def _is_ticket(web_form: WebForm) -> bool:
+    return web_form.destination == IntakeDestination.TICKET
+
+
+def _receive(request: HttpRequest, web_form: WebForm, values: dict[str, str], consent: bool) -> int | None:
+    """Store the submission: a lead's inquiry, or a care ticket (its id is returned)."""
     options = product_options(web_form.product_interest)
     product = values["product_interest"]
     if len(options) == 1 or product not in options:
@@ -135,6 +158,12 @@ def _receive(request: HttpRequest, web_form: WebForm, values: dict[str, str], co
         "ip": client_ip(request) or "?",
         "time": now.strftime("%d/%m/%Y %H:%M"),
     }
+    if _is_ticket(web_form):
+        result = ticket_intake.ticket_intake(
+            data=ticket_intake.web_form_ticket_data(web_form=web_form, values=values, product=product),
+            consent=ticket_intake.ConsentGiven(evidence=evidence) if consent else None,
+        )
+        return result.ticket.pk
     services.inquiry_receive(
         actor=None,
         data=services.InquiryData(
@@ -158,20 +187,44 @@ def _receive(request: HttpRequest, web_form: WebForm, values: dict[str, str], co
             web_form_id=web_form.pk,
         ),
     )
+    return None
 
 
-def _consent_errors(web_form: WebForm, consent: bool) -> dict[str, list[str]]:
+def _form_errors(web_form: WebForm, values: dict[str, str], consent: bool) -> dict[str, list[str]]:
+    """What the form itself requires (the services check the rest: a phone or an email, their format)."""
+    errors: dict[str, list[str]] = {}
     if web_form.consent_text and not consent:
-        return {"consent": [_("Please tick the box to agree so that we can contact you.")]}
-    return {}
+        errors["consent"] = [_("Please tick the box to agree so that we can contact you.")]
+    if _is_ticket(web_form):
+        if not web_form.ticket_kind and values["kind"] and values["kind"] not in TicketKind.values:
+            errors["kind"] = [_("Please choose one of the options.")]
+        if not values["subject"] and not values["message"]:
+            errors["message"] = [_("Please tell us what happened or what you need.")]
+    return errors
 
 
-def _success_target(web_form: WebForm) -> str:
+def _ticket_token(web_form: WebForm, ticket_id: int) -> str:
+    return TimestampSigner(salt=TICKET_SALT).sign(f"{web_form.public_key}:{ticket_id}")
+
+
+def _ticket_from_token(web_form: WebForm, token: str) -> int | None:
+    """The ticket number a `_ticket_token` carries (only for this form and for an hour; never forged)."""
+    try:
+        value = TimestampSigner(salt=TICKET_SALT).unsign(token, max_age=TICKET_MAX_AGE)
+    except BadSignature:  # also SignatureExpired
+        return None
+    key, _sep, ticket_id = value.rpartition(":")
+    return int(ticket_id) if key == web_form.public_key and ticket_id.isdigit() else None
+
+
+def _success_target(web_form: WebForm, ticket_id: int | None = None) -> str:
     """The form's redirect URL, or our thank-you page in the language in use (inside a cross-site iframe the
-    language cookie is not sent, so the language travels in the URL)."""
+    language cookie is not sent, so the language travels in the URL), with the ticket's number (signed)."""
     thanks = (
         reverse("forms:thanks", args=[web_form.public_key]) + f"?lang={translation.get_language() or 'vi'}"
     )
+    if ticket_id is not None:
+        thanks += "&ticket=" + _ticket_token(web_form, ticket_id)
     return web_form.redirect_url or thanks
 
 
@@ -194,6 +247,8 @@ def _render_form(
             "errors": errors or {},
             "consent": consent,
             "product_options": options if len(options) > 1 else [],
+            "is_ticket": _is_ticket(web_form),
+            "kind_options": TicketKind.choices if _is_ticket(web_form) and not web_form.ticket_kind else [],
             "token": form_token(web_form.public_key),
             "honeypot": HONEYPOT,
         },
@@ -220,16 +275,17 @@ def form_page(request: HttpRequest, public_key: str) -> HttpResponse:
     if _spam(request, web_form, request.POST, token_required=True):
         return _finish(request, HttpResponseRedirect(_success_target(web_form)), web_form, lang)
     values, consent = _values(request.POST), _consent(request.POST)
-    errors = _consent_errors(web_form, consent)
+    errors = _form_errors(web_form, values, consent)
+    ticket_id = None
     if not errors:
         try:
-            _receive(request, web_form, values, consent)
+            ticket_id = _receive(request, web_form, values, consent)
         except ValidationFailed as exc:
             errors = exc.fields
     if errors:
         response = _render_form(request, web_form, values=values, errors=errors, consent=consent, status=200)
         return _finish(request, response, web_form, lang)
-    return _finish(request, HttpResponseRedirect(_success_target(web_form)), web_form, lang)
+    return _finish(request, HttpResponseRedirect(_success_target(web_form, ticket_id)), web_form, lang)
 
 
 @xframe_options_exempt
@@ -237,7 +293,12 @@ def form_page(request: HttpRequest, public_key: str) -> HttpResponse:
 def thanks_page(request: HttpRequest, public_key: str) -> HttpResponse:
     web_form = _form_or_404(public_key)
     lang = _language(request)
-    response = render(request, "sales/public_form_thanks.html", {"web_form": web_form, "limited": False})
+    ticket_id = _ticket_from_token(web_form, request.GET.get("ticket", ""))
+    response = render(
+        request,
+        "sales/public_form_thanks.html",
+        {"web_form": web_form, "limited": False, "ticket_id": ticket_id},
+    )
     return _finish(request, response, web_form, lang)
 
 
@@ -263,7 +324,8 @@ def _json_error(status: int, code: str, message: str, details: dict[str, Any] | 
 @csrf_exempt
 @require_http_methods(["GET", "POST", "OPTIONS"])
 def submit(request: HttpRequest, public_key: str) -> HttpResponse:
-    """From a site's own page. JSON in → JSON out (201 `{"ok": true, "message"}`, 422 with fields, 429);
+    """From a site's own page. JSON in → JSON out (201 `{"ok": true, "message"}` plus `ticket_id` for a
+    ticket form, 422 with fields, 429);
     a form post → 303 to the redirect URL/thank-you page (errors: back to our form page, pre-filled)."""
     web_form = _form_or_404(public_key)
     origins = parse_origins(web_form.allowed_origins)
@@ -296,10 +358,11 @@ def submit(request: HttpRequest, public_key: str) -> HttpResponse:
         done: HttpResponse = JsonResponse(ok, status=201) if wants_json else _redirect(web_form)
         return _cors(request, done, web_form)
     values, consent = _values(source), _consent(source)
-    errors = _consent_errors(web_form, consent)
+    errors = _form_errors(web_form, values, consent)
+    ticket_id = None
     if not errors:
         try:
-            _receive(request, web_form, values, consent)
+            ticket_id = _receive(request, web_form, values, consent)
         except ValidationFailed as exc:
             errors = exc.fields
     if errors:
@@ -311,10 +374,13 @@ def submit(request: HttpRequest, public_key: str) -> HttpResponse:
             response = _render_form(request, web_form, values=values, errors=errors, consent=consent)
             response = _finish(request, response, web_form, None)
         return _cors(request, response, web_form)
-    return _cors(request, JsonResponse(ok, status=201) if wants_json else _redirect(web_form), web_form)
+    if ticket_id is not None:
+        ok["ticket_id"] = ticket_id
+    done = JsonResponse(ok, status=201) if wants_json else _redirect(web_form, ticket_id)
+    return _cors(request, done, web_form)
 
 
-def _redirect(web_form: WebForm) -> HttpResponse:
-    response = HttpResponseRedirect(_success_target(web_form))
+def _redirect(web_form: WebForm, ticket_id: int | None = None) -> HttpResponse:
+    response = HttpResponseRedirect(_success_target(web_form, ticket_id))
     response.status_code = 303
     return response

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='connector',
             name='destination',
-            field=models.CharField(choices=[('lead', 'Lead (sales)'), ('ticket', 'Customer-care ticket')], default='lead', max_length=10, verbose_name='creates'),
+            field=models.CharField(choices=[('lead', 'Lead (sales)'), ('ticket', 'Customer-care ticket')], default='lead', help_text='Lead: allocated to sales. Ticket: handled by the customer-care desk (its team: a care team).', max_length=10, verbose_name='creates'),
         ),
         migrations.AddField(
             model_name='connector',
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='webform',
             name='destination',
-            field=models.CharField(choices=[('lead', 'Lead (sales)'), ('ticket', 'Customer-care ticket')], default='lead', max_length=10, verbose_name='creates'),
+            field=models.CharField(choices=[('lead', 'Lead (sales)'), ('ticket', 'Customer-care ticket')], default='lead', help_text='Lead: allocated to sales. Ticket: handled by the customer-care desk (its team: a care team).', max_length=10, verbose_name='creates'),
         ),
         migrations.AddField(
             model_name='webform',

@@ -104,6 +104,8 @@ def test_inquiry_created_first_201_then_200_same_id(org):
         "owner_id": org.consultant_hn.pk,
         "activity_id": None,
         "ignored": False,
+        "ticket_id": None,  # leads: no care ticket
+        "assignee_id": None,
     }
     assert (
         inquiry.channel == "zalo" and inquiry.external_id == "evt_1" and inquiry.connector_id == connector.pk
@@ -226,6 +228,8 @@ def test_call_from_unknown_number_creates_lead_inquiry_and_call_activity(org):
         "owner_id": org.consultant_hn_b.pk,
         "activity_id": activity.pk,
         "ignored": False,
+        "ticket_id": None,  # leads: no care ticket
+        "assignee_id": None,
     }
     assert (
         inquiry.channel == "hotline" and inquiry.external_id == "call-1" and inquiry.phone == "+84987654321"
