@@ -12,58 +12,41 @@ read). Each mail:
 * otherwise opens a ticket: `ticket_create(channel="email", external_id=<Message-ID>)`.
 
 The Message-ID (or, without one, a hash of the mailbox and the bytes) de-duplicates: a mail read twice —
-after a UIDVALIDITY change, a restored folder — is taken once. When the server's UIDVALIDITY differs from
-the stored one, reading starts over at UID 1. Connection and login errors are recorded on the mailbox
-(`last_error`), never raised. `helpdesk_mailboxes_poll_all()` polls every active mailbox (the worker's
-periodic job; `careline helpdesk poll-email` in the foreground).
+after a UIDVALIDITY change, a restored folder — is taken once. Reading the inbox (connection, UIDVALIDITY —
+a change starts over at UID 1 —, `last_uid`, batches, HTML → text, auto-reply detection, errors recorded on
+the mailbox's `last_error`, never raised) is `careline.core.imap`, shared with the sales inboxes; this module
+only files tickets. `helpdesk_mailboxes_poll_all()` polls every active mailbox (the worker's periodic job;
+`careline helpdesk poll-email` in the foreground).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import imaplib
 import logging
-import ssl
-from dataclasses import dataclass, field
-from email.utils import parseaddr
+from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
-from imap_tools import AND, BaseMailBox, MailBox, MailBoxUnencrypted, MailMessage
-from imap_tools.errors import ImapToolsError
+from imap_tools import MailMessage
 
-from careline.core.errors import ApplicationError, ValidationFailed
+from careline.core import imap
+from careline.core.errors import ValidationFailed
 from careline.customers.choices import ContactKind
 from careline.helpdesk import selectors, services
 from careline.helpdesk.choices import MessageDirection, TicketChannel
 from careline.helpdesk.models import HelpdeskMailbox, Message, Ticket
-from careline.sales.intake import is_auto_reply, message_fallback_id, strip_reply
-from careline.sales.mail import _html_to_text
 
 logger = logging.getLogger(__name__)
 
-BATCH = 200  # messages read per poll and mailbox; the next poll goes on from last_uid
-TIMEOUT = 30  # seconds for the IMAP connection
+BATCH = imap.BATCH  # messages read per poll and mailbox; the next poll goes on from last_uid
 
 
 @dataclass
-class PollResult:
-    new: int = 0  # tickets opened
-    threaded: int = 0  # messages added to an existing ticket
-    skipped: int = 0  # own mail, auto-replies, bounces, already taken
-    errors: int = 0
-    messages: list[str] = field(default_factory=list)
+class PollResult(imap.PollResult):
+    """`new`: tickets opened; `threaded`: messages added to an existing ticket; `skipped`: own mail,
+    auto-replies, bounces, mail already taken."""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "new": self.new,
-            "threaded": self.threaded,
-            "skipped": self.skipped,
-            "errors": self.errors,
-            "messages": self.messages,
-        }
+    threaded: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,38 +63,15 @@ class IncomingMail:
     attachments: tuple[SimpleUploadedFile, ...] = ()
 
 
-def _connect(mailbox: HelpdeskMailbox) -> BaseMailBox:
-    if mailbox.use_ssl:
-        return MailBox(
-            mailbox.host, port=mailbox.port, timeout=TIMEOUT, ssl_context=ssl.create_default_context()
-        )
-    return MailBoxUnencrypted(mailbox.host, port=mailbox.port, timeout=TIMEOUT)
-
-
 def own_addresses(mailbox: HelpdeskMailbox) -> set[str]:
-    own = {
-        parseaddr(getattr(settings, name, "") or "")[1].lower()
-        for name in ("DEFAULT_FROM_EMAIL", "SERVER_EMAIL", "HELPDESK_FROM_EMAIL")
-    }
-    if "@" in mailbox.username:
-        own.add(mailbox.username.lower())
-    own.discard("")
-    return own
-
-
-def _header(msg: MailMessage, name: str) -> str:
-    values = msg.headers.get(name.lower()) or ()
-    return " ".join(str(values[0]).split()) if values else ""
+    return imap.own_addresses(mailbox, ["HELPDESK_FROM_EMAIL"])
 
 
 def parse(mailbox: HelpdeskMailbox, msg: MailMessage) -> IncomingMail | None:
     """One fetched message → IncomingMail, or None when it must be skipped (own/auto mail)."""
-    sender = msg.from_values
-    address = (sender.email if sender else "").strip().lower()
-    headers = {k: str(v[0]) if v else "" for k, v in msg.headers.items()}
-    if not address or address in own_addresses(mailbox) or is_auto_reply(headers, address):
+    mail = imap.incoming(msg, own=own_addresses(mailbox))
+    if mail is None:
         return None
-    text = msg.text or _html_to_text(msg.html)
     files = tuple(
         SimpleUploadedFile(
             a.filename or "attachment", a.payload, content_type=a.content_type or "application/octet-stream"
@@ -119,15 +79,15 @@ def parse(mailbox: HelpdeskMailbox, msg: MailMessage) -> IncomingMail | None:
         for a in msg.attachments
         if a.payload
     )
-    message_id = _header(msg, "message-id")[:250] or message_fallback_id(mailbox.pk, msg.obj.as_bytes())
+    message_id = mail.message_id[:250] or imap.message_fallback_id(mailbox.pk, msg.obj.as_bytes())
     return IncomingMail(
-        address=address,
-        name=(sender.name if sender else "").strip(),
-        subject=" ".join((msg.subject or "").split())[: services.SUBJECT_MAX],
-        body=strip_reply(text),
+        address=mail.address,
+        name=mail.name,
+        subject=mail.subject[: services.SUBJECT_MAX],
+        body=imap.strip_reply(mail.text),
         message_id=message_id,
-        in_reply_to=_header(msg, "in-reply-to")[:250],
-        references=_header(msg, "references")[:2000],
+        in_reply_to=imap.header(msg, "in-reply-to")[:250],
+        references=imap.header(msg, "references")[:2000],
         attachments=files,
     )
 
@@ -203,66 +163,16 @@ def take(mailbox: HelpdeskMailbox, mail: IncomingMail) -> str:
     return "new" if result.created else "threaded"
 
 
-def _record(mailbox: HelpdeskMailbox, *, last_uid: int, uid_validity: int | None, error: str) -> None:
-    """Where reading stopped and how the poll went (a progress marker, not a business change: no audit)."""
-    mailbox.last_uid = last_uid
-    mailbox.uid_validity = uid_validity
-    mailbox.last_polled_at = timezone.now()
-    mailbox.last_error = error[:2000]
-    HelpdeskMailbox.objects.filter(pk=mailbox.pk).update(
-        last_uid=mailbox.last_uid,
-        uid_validity=mailbox.uid_validity,
-        last_polled_at=mailbox.last_polled_at,
-        last_error=mailbox.last_error,
-    )
+def _take(mailbox: HelpdeskMailbox, msg: MailMessage) -> str:
+    """One message → "new", "threaded" or "skipped" (own/auto mail, already taken); ApplicationError
+    raised by the helpdesk is counted by the reader as an error."""
+    mail = parse(mailbox, msg)
+    return "skipped" if mail is None else take(mailbox, mail)
 
 
 def helpdesk_mailbox_poll(mailbox: HelpdeskMailbox, *, batch: int = BATCH) -> PollResult:
     """Read the new mail of one inbox into tickets (see the module docstring)."""
-    result = PollResult()
-    last_uid = mailbox.last_uid
-    uid_validity = mailbox.uid_validity
-    try:
-        with _connect(mailbox) as client:
-            client.login(mailbox.username, mailbox.password, initial_folder=mailbox.folder)
-            status = client.folder.status(mailbox.folder, ["UIDVALIDITY", "UIDNEXT"])
-            current_validity = status.get("UIDVALIDITY")
-            if uid_validity is not None and current_validity != uid_validity:
-                logger.info("helpdesk mailbox %s: UIDVALIDITY changed, reading from the start", mailbox.pk)
-                last_uid = 0
-            uid_validity = current_validity
-            # "N:*" always includes the highest UID, even below N: filter on our side.
-            uids = [u for u in client.uids(AND(uid=f"{last_uid + 1}:*")) if int(u) > last_uid]
-            uids = sorted(uids, key=int)[:batch]
-            for msg in client.fetch(uid_list=uids, mark_seen=False) if uids else ():
-                _take(mailbox, msg, result)
-                last_uid = max(last_uid, int(msg.uid or 0))
-    except (ImapToolsError, imaplib.IMAP4.error, OSError) as exc:  # OSError: sockets, timeouts, TLS
-        result.errors += 1
-        result.messages.append(f"{type(exc).__name__}: {exc}")
-        logger.warning("helpdesk mailbox %s: %s", mailbox.pk, exc)
-    _record(mailbox, last_uid=last_uid, uid_validity=uid_validity, error="\n".join(result.messages))
-    return result
-
-
-def _take(mailbox: HelpdeskMailbox, msg: MailMessage, result: PollResult) -> None:
-    mail = parse(mailbox, msg)
-    if mail is None:
-        result.skipped += 1
-        return
-    try:
-        outcome = take(mailbox, mail)
-    except ApplicationError as exc:
-        result.errors += 1
-        details = getattr(exc, "fields", None) or exc.message
-        result.messages.append(f"UID {msg.uid}: {details}")
-        return
-    if outcome == "new":
-        result.new += 1
-    elif outcome == "threaded":
-        result.threaded += 1
-    else:
-        result.skipped += 1
+    return imap.poll(mailbox, lambda msg: _take(mailbox, msg), PollResult(), batch=batch)
 
 
 def helpdesk_mailboxes_poll_all() -> dict[str, PollResult]:

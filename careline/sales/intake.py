@@ -6,21 +6,18 @@
   `call.completed` (hotline) → `CallEvent`.
 * Web-form spam defences: a signed fill-time token, a fixed-window rate limiter on Django's cache, origin
   lists for CORS and `frame-ancestors`.
-* Email: auto-reply detection, quoted-reply and signature stripping, a stable id for messages without a
-  Message-ID.
 
-Nothing here writes to the database; `hooks_api`, `public_views` and `mail` call the services.
+Nothing here writes to the database; `hooks_api` and `public_views` call the services. Email intake is
+`mail` (reading the inbox, auto-reply detection and reply stripping: `careline.core.imap`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -432,68 +429,3 @@ def product_options(text: str) -> list[str]:
         if value and value not in options:
             options.append(value)
     return options
-
-
-# --- email -----------------------------------------------------------------------------------------------
-
-BOUNCE_LOCALPARTS = {
-    "mailer-daemon",
-    "postmaster",
-    "no-reply",
-    "noreply",
-    "do-not-reply",
-    "donotreply",
-    "bounce",
-    "bounces",
-}
-_QUOTE_HEADERS = (
-    re.compile(r"^\s*On .{3,200} wrote:\s*$", re.IGNORECASE),
-    re.compile(r"^\s*Vào .{3,200} đã viết:\s*$", re.IGNORECASE),
-    re.compile(r"^\s*-{2,}\s*(Original Message|Forwarded message|Thư gốc)\s*-{2,}\s*$", re.IGNORECASE),
-    re.compile(r"^\s*(From|Từ):\s.+$"),
-)
-_SIGNATURES = (
-    re.compile(r"^--\s*$"),
-    re.compile(r"^(Sent from my|Gửi từ) .{1,60}$", re.IGNORECASE),
-)
-
-
-def is_auto_reply(headers: Mapping[str, str], sender: str) -> bool:
-    """Out-of-office replies, bounces and list mail: RFC 3834 `Auto-Submitted`, the de-facto headers, and
-    bounce sender names."""
-    h = {k.lower(): str(v) for k, v in headers.items()}
-    if h.get("auto-submitted", "no").strip().lower() not in ("", "no"):
-        return True
-    if "x-autoreply" in h or "x-autorespond" in h:
-        return True
-    if h.get("precedence", "").strip().lower() in ("bulk", "junk", "list", "auto_reply"):
-        return True
-    if h.get("return-path", "").strip() == "<>":
-        return True
-    local = parseaddr(sender)[1].split("@", 1)[0].lower()
-    return local in BOUNCE_LOCALPARTS
-
-
-def strip_reply(text: str, *, limit: int = 10_000) -> str:
-    """The new part of an email: up to the first quoted reply header, `>` lines dropped, the signature cut at
-    `-- ` (or "Sent from my …"). Simple on purpose: a consultant reads the full mail in the payload."""
-    kept: list[str] = []
-    for raw in (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = raw.rstrip()
-        if any(p.match(line) for p in _QUOTE_HEADERS) and kept:
-            break
-        if any(p.match(line) for p in _SIGNATURES):
-            break
-        if line.lstrip().startswith(">"):
-            continue
-        kept.append(line)
-    body = "\n".join(kept).strip()
-    body = re.sub(r"\n{3,}", "\n\n", body)
-    return body[:limit]
-
-
-def message_fallback_id(mailbox_id: int, raw: bytes) -> str:
-    """External id of a mail that has no Message-ID: a hash of the mailbox and the message's bytes, so the
-    same message read again (even after a UIDVALIDITY change renumbered it) keeps its id."""
-    digest = hashlib.sha256(f"{mailbox_id}:".encode() + raw).hexdigest()[:40]
-    return f"nomsgid:{mailbox_id}:{digest}"

@@ -27,7 +27,6 @@ from imap_tools.errors import MailboxFolderDeleteError
 from careline.accounts.models import Notification
 from careline.customers.models import Customer
 from careline.customers.tests.factories import make_customer
-from careline.sales import intake
 from careline.sales.mail import mailbox_poll, mailboxes_poll_all
 from careline.sales.models import Inquiry, Mailbox
 from careline.sales.tests.factories import make_rule
@@ -381,15 +380,3 @@ def test_cli_unknown_mailbox_fails(org):
 
     with pytest.raises(CommandError):
         call_command("leads", "poll-email", "--mailbox", "Không có")
-
-
-def test_email_helpers():
-    assert intake.strip_reply("Hi\n\n-- \nLan\n0912") == "Hi"
-    assert intake.strip_reply("Hỏi giá\nSent from my iPhone") == "Hỏi giá"
-    assert intake.strip_reply("A\n> quoted\nB") == "A\nB"
-    assert intake.strip_reply("New\nOn Mon, 5 Oct 2026, Lan wrote:\n> old") == "New"
-    assert intake.is_auto_reply({"Auto-Submitted": "no"}, "lan@example.vn") is False
-    assert intake.is_auto_reply({}, "noreply@shop.vn") is True
-    assert intake.is_auto_reply({"X-Autoreply": "yes"}, "lan@example.vn") is True
-    assert intake.message_fallback_id(1, b"x") == intake.message_fallback_id(1, b"x")
-    assert intake.message_fallback_id(1, b"x") != intake.message_fallback_id(2, b"x")
