@@ -21,8 +21,10 @@
         ],
         series: [
           { name: data.labels.responses, type: "bar", data: data.responses, itemStyle: { color: "#9ec5fe" } },
+          // showAllSymbol: a day with answers shows its point even where the axis skips the day's label (a
+          // single answered day would otherwise draw nothing).
           { name: data.labels.score, type: "line", yAxisIndex: 1, data: data.scores, connectNulls: true,
-            itemStyle: { color: "#0d6efd" } },
+            showAllSymbol: true, itemStyle: { color: "#0d6efd" } },
         ],
       });
       charts.push(trend);
