@@ -5,6 +5,7 @@ service are shown inline on the page they came from (with the service's status c
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
@@ -22,12 +23,13 @@ from careline.core.visibility import Action, Scope
 from careline.helpdesk import forms, selectors, services, sla
 from careline.helpdesk.choices import (
     OPEN_STATUSES,
+    EventKind,
     Priority,
     TicketChannel,
     TicketKind,
     TicketStatus,
 )
-from careline.helpdesk.models import Category, Ticket
+from careline.helpdesk.models import Category, Ticket, TicketEvent
 from careline.helpdesk.selectors import OBJECT_TYPE, TicketFilters
 
 STATUS_BADGES: dict[str, str] = {
@@ -46,13 +48,18 @@ def _user(request: HttpRequest) -> User:
 
 
 def duration_text(seconds: int | None) -> str:
-    """Business time left as people read it: "2 h 15 min", "late 40 min"."""
+    """Business time left as people read it, in their language: "2 giờ 15 phút", "trễ 40 phút"
+    ("2 h 15 min", "late 40 min" in English)."""
     if seconds is None:
         return ""
     late = seconds < 0
     minutes = abs(seconds) // 60
     hours, minutes = divmod(minutes, 60)
-    text = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    text = (
+        _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
+        if hours
+        else _("%(minutes)d min") % {"minutes": minutes}
+    )
     return _("late %(time)s") % {"time": text} if late else text
 
 
@@ -148,7 +155,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "scope": scope,
         "sla_filter": sla_filter,
         "truncated": len(tickets) == QUEUE_LIMIT,
-        "statuses": [("active", _("Active")), *TicketStatus.choices, ("", _("All"))],
+        "statuses": [("active", _("Unresolved")), *TicketStatus.choices, ("", _("All"))],
         "counts": selectors.ticket_status_counts(actor=actor),
         "categories": _category_choices(),
         "priorities": Priority.choices,
@@ -207,6 +214,69 @@ def _survey_context(actor: User, ticket: Ticket) -> dict[str, Any]:
     }
 
 
+# Events shown as "before → after"; the others show their value after a dot ("Mở phiếu · Email").
+CHANGE_EVENTS = {
+    EventKind.STATUS,
+    EventKind.PRIORITY,
+    EventKind.CATEGORY,
+    EventKind.ASSIGNED,
+    EventKind.ESCALATED,
+    EventKind.MERGED,
+}
+
+
+def _event_rows(events: list[TicketEvent]) -> list[dict[str, Any]]:
+    """The ticket's history as people read it: labels rather than stored codes ("Mới → Mở"), names
+    rather than user ids, the due time of an SLA warning as a date. One query for the people named."""
+    user_ids = {
+        int(v)
+        for e in events
+        if e.kind == EventKind.ASSIGNED
+        for v in (e.from_value, e.to_value)
+        if v.isdigit()
+    }
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=user_ids)} if user_ids else {}
+    clocks = {"first_response": _("First response"), "resolution": _("Resolution")}
+    labels: dict[str, dict[str, Any]] = {
+        EventKind.STATUS: dict(TicketStatus.choices),
+        EventKind.PRIORITY: dict(Priority.choices),
+        EventKind.CREATED: dict(TicketChannel.choices),
+        EventKind.SLA_WARNING: clocks,
+        EventKind.SLA_BREACH: clocks,
+    }
+
+    def shown(kind: str, raw: str) -> str:
+        if kind == EventKind.ASSIGNED and raw.isdigit():
+            return names.get(int(raw), f"#{raw}")
+        return str(labels.get(kind, {}).get(raw, raw))
+
+    rows = []
+    for e in events:
+        label = _("Ticket opened") if e.kind == EventKind.CREATED else e.get_kind_display()
+        before, after, note, due = shown(e.kind, e.from_value), shown(e.kind, e.to_value), e.note, None
+        if e.kind == EventKind.ASSIGNED and not after:
+            after = _("Team queue")
+        if e.kind in (EventKind.PLAYBOOK, EventKind.STEP):  # the note names the playbook / the step
+            before = after = ""
+        if e.kind == EventKind.SLA_WARNING:
+            try:
+                due, note = dt.datetime.fromisoformat(e.note), ""
+            except ValueError:
+                due = None
+        rows.append(
+            {
+                "event": e,
+                "label": label,
+                "before": before,
+                "after": after,
+                "change": e.kind in CHANGE_EVENTS,
+                "note": note,
+                "due": due,
+            }
+        )
+    return rows
+
+
 def _detail_context(actor: User, ticket: Ticket, **extra: Any) -> dict[str, Any]:
     hours = sla.HoursCache()
     playbook = services.playbook_view(ticket=ticket, agent=actor)
@@ -234,7 +304,7 @@ def _detail_context(actor: User, ticket: Ticket, **extra: Any) -> dict[str, Any]
         "badge": STATUS_BADGES.get(ticket.status, ""),
         "timers": _timer_rows(ticket, hours, timezone.now()),
         "messages_list": list(ticket.messages.all()),
-        "events": list(ticket.events.all()),
+        "events": _event_rows(list(ticket.events.all())),
         "can_change": actor.allows(OBJECT_TYPE, Action.CHANGE),
         "can_assign": can_assign,
         "assignees": _assignees(actor) if can_assign else [],
@@ -301,7 +371,8 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         message = services.message_add(
             actor=actor,
             ticket_id=ticket_id,
-            body=form.cleaned_data["body"],
+            # Browsers send a textarea's lines as CRLF: keep the text as typed (one newline per line).
+            body=form.cleaned_data["body"].replace("\r\n", "\n"),
             internal=form.cleaned_data["internal"],
             attachments=form.cleaned_data["attachments"],
         )

@@ -1,5 +1,7 @@
-// Ticket page: Ctrl+Enter (⌘+Enter) sends the reply; the canned-reply picker inserts the rendered text at
-// the cursor; the internal-note switch tints the reply box. No inline scripts (CSP).
+// Ticket page: Ctrl+Enter (⌘+Enter) sends the reply; Alt+R (⌥+R) opens the canned-reply picker, whose choice
+// is inserted (already filled for this customer) at the cursor; the attach button lists the chosen files; the
+// internal-note switch tints the reply box.
+// No inline scripts (CSP).
 (function () {
   function setup() {
     const form = document.getElementById("reply-form");
@@ -15,6 +17,16 @@
     const source = document.getElementById("canned-replies-data");
     if (picker && source) {
       const replies = JSON.parse(source.textContent);
+      document.addEventListener("keydown", function (event) {
+        // event.code: the R key whatever the layout (⌥+R types "®" on a Mac).
+        if (!event.altKey || event.ctrlKey || event.metaKey || event.code !== "KeyR") return;
+        event.preventDefault();
+        picker.focus();
+        // Open the list: arrows then move without inserting, Enter inserts once.
+        if (picker.showPicker) {
+          try { picker.showPicker(); } catch (e) { /* not allowed here: the focused list still works */ }
+        }
+      });
       picker.addEventListener("change", function () {
         const reply = replies[parseInt(picker.value, 10)];
         if (!reply) return;
@@ -25,6 +37,15 @@
         body.focus();
         body.setSelectionRange(caret, caret);
         picker.value = "";
+      });
+    }
+    const files = document.getElementById("reply-attachments");
+    const fileNames = document.getElementById("reply-files");
+    if (files && fileNames) {
+      files.addEventListener("change", function () {
+        const names = Array.prototype.map.call(files.files, function (f) { return f.name; }).join(", ");
+        fileNames.textContent = names;
+        fileNames.title = names;
       });
     }
     const internal = document.getElementById("reply-internal");
