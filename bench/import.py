@@ -18,8 +18,9 @@ and xlsxwriter.
 Goals (issue): csv-pg ours ≥ 50% of the raw rows/s and peak RSS ≤ 1 GiB, raw = COPY into an unlogged staging
 table + one set-based INSERT … SELECT DISTINCT ON … ON CONFLICT DO NOTHING into Careline's own customers table
 (its real indexes) with the contact points filled by a data-modifying CTE (the earlier one-table baselines are
-printed too, as references); xlsx ours read + parse (file → validated rows, the preview's work) ≥ 60% of
-calamine's parse-only rows/s (end to end printed too); sqlite ours ≥ 50% of a raw executemany of the same rows
+printed too, as references); xlsx ours read + everything the import does to a row before the database
+(file → staged rows: read_table + stage_rows with the staging write left out) ≥ 60% of calamine's parse-only
+rows/s (read + parse_rows, the preview's work, and end to end printed too; wall and CPU time); sqlite ours ≥ 50% of a raw executemany of the same rows
 into our customers and contact-points tables (the one-table reference printed too); export ours ≤ 2 × raw
 xlsxwriter time.
 Benchmarks are not tests: the script exits non-zero on errors (a failed job, wrong counts), not when a
@@ -78,7 +79,7 @@ DEFAULT_ROWS = {
 GOALS = {
     "csv-pg": "ours rows/s >= 0.50 x raw (COPY + set-based merge into our customers + contact points); "
     "peak RSS <= 1 GiB",
-    "xlsx": "ours read + parse (file -> validated rows) rows/s >= 0.60 x calamine parse-only",
+    "xlsx": "ours read + everything before the DB (file -> staged rows) rows/s >= 0.60 x calamine parse-only",
     "sqlite": "ours rows/s >= 0.50 x raw executemany into our customers + contact points",
     "export": "ours seconds <= 2 x raw xlsxwriter write",
 }
@@ -1033,6 +1034,16 @@ def scenario_xlsx(args: argparse.Namespace) -> dict[str, Any]:
     from careline.imports.mapping import Mapping, auto_map
     from careline.imports.parsing import parse_rows
     from careline.imports.readers import read_table
+    from careline.imports.services import stage_rows
+    from careline.imports.staging import Stage
+
+    class UnwrittenStage(Stage):
+        """The import's stage with its database write left out: each batch of staged rows is built (the
+        values exactly as COPY / executemany would get them) and then dropped."""
+
+        def flush(self) -> None:
+            self.staged += len(self._batch)
+            self._batch = []
 
     meta = generate_csv(args.var_dir, args.rows, args.seed)
     rows = meta["rows"]
@@ -1050,19 +1061,34 @@ def scenario_xlsx(args: argparse.Namespace) -> dict[str, Any]:
     def ours_read() -> int:
         return len(read_table(data, filename=xlsx.name, max_bytes=1 << 30, max_rows=2_000_000).rows)
 
-    timings: dict[str, list[float]] = {"calamine": [], "read_table": [], "read_table+parse_rows": []}
+    def ours_stage() -> int:
+        """Everything the import does to a row before the database: services._run's read_table, mapping and
+        stage_rows (parse, check, dedup keys, the staged row with its folded name and search text)."""
+        table = read_table(data, filename=xlsx.name, max_bytes=1 << 30, max_rows=2_000_000)
+        stage = UnwrittenStage()
+        checked = stage_rows(table, Mapping(columns=auto_map(table.headers)), stage)
+        return stage.staged + len(checked.failed_rows)
+
+    timings: dict[str, list[float]] = {
+        "calamine": [], "read_table": [], "read_table+parse_rows": [], "read_table+stage_rows": [],
+    }  # fmt: skip
+    cpu: dict[str, list[float]] = {k: [] for k in timings}
+    ours_stage()  # warm the process-wide caches (phone prefixes, ward keys) as a running server has them
     for _ in range(3):  # median of 3, interleaved
         for key, fn in (
             ("calamine", calamine),
             ("read_table", ours_read),
             ("read_table+parse_rows", ours_parse),
+            ("read_table+stage_rows", ours_stage),
         ):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             n = fn()
             timings[key].append(time.perf_counter() - t)
+            cpu[key].append(time.process_time() - c)
             if key != "calamine" and n != rows:
                 raise SystemExit(f"{key}: {n} rows, expected {rows}")
     med = {k: sorted(v)[1] for k, v in timings.items()}
+    med_cpu = {k: sorted(v)[1] for k, v in cpu.items()}
 
     with tempfile.TemporaryDirectory(prefix="careline-bench-xlsx-") as tmp:
         var_dir = Path(tmp)
@@ -1081,28 +1107,37 @@ def scenario_xlsx(args: argparse.Namespace) -> dict[str, Any]:
     log(
         f"\nXLSX, {rows:,} rows ({len(data) / 1e6:.1f} MB); goal: {GOALS['xlsx']}; parse times are medians of 3"
     )
+
+    def line(label: str, key: str) -> list[str]:
+        return [label, f"{med[key]:.2f}", f"{med_cpu[key]:.2f}", f"{rows / med[key]:,.0f}",
+                f"{med['calamine'] / med[key]:.2f}", f"{med_cpu['calamine'] / med_cpu[key]:.2f}"]  # fmt: skip
+
     print_table(
-        ["step", "seconds", "rows/s", "vs calamine"],
+        ["step", "seconds", "CPU s", "rows/s", "vs calamine", "CPU vs calamine"],
         [
-            ["calamine parse-only (to_python)", f"{med['calamine']:.2f}", f"{cal_rate:,.0f}", "1.00"],
-            ["ours read_table (calamine + cell conversion)", f"{med['read_table']:.2f}",
-             f"{rows / med['read_table']:,.0f}", f"{med['calamine'] / med['read_table']:.2f}"],
-            ["ours read_table + parse_rows", f"{med['read_table+parse_rows']:.2f}",
-             f"{rows / med['read_table+parse_rows']:,.0f}", f"{med['calamine'] / med['read_table+parse_rows']:.2f}"],
-            ["ours import_start end to end (SQLite)", f"{ours['seconds']:.2f}", f"{ours_rate:,.0f}",
-             f"{ours_rate / cal_rate:.2f}"],
+            line("calamine parse-only (to_python)", "calamine"),
+            line("ours read_table (calamine + cell conversion)", "read_table"),
+            line("ours read_table + parse_rows (the preview's work)", "read_table+parse_rows"),
+            line("ours read_table + stage_rows, no DB write (goal line)", "read_table+stage_rows"),
+            ["ours import_start end to end (SQLite)", f"{ours['seconds']:.2f}", "", f"{ours_rate:,.0f}",
+             f"{ours_rate / cal_rate:.2f}", ""],
         ],
     )  # fmt: skip
     # The goal compares like with like: calamine's parse-only (file -> Python cells) against ours from file to
-    # validated, normalised rows (read_table + parse_rows: what the preview shows, before any database work).
+    # the rows as they go to the database: read_table + stage_rows (parse, check, dedup keys, folded name and
+    # search text: everything the import does to a row before its staging write). read_table + parse_rows
+    # (the preview's work, the goal line before 2026-11-23) is printed too.
     parse_rate = rows / med["read_table+parse_rows"]
-    ratio = parse_rate / cal_rate
-    log(f"ratio ours (read + parse) / calamine parse-only = {ratio:.3f} (goal >= 0.60): "
-        f"{'yes' if ratio >= 0.6 else 'NO'}; end to end (with the SQLite write) {ours_rate / cal_rate:.3f}; "
-        f"ours peak RSS {mib(ours['child_maxrss_kib'])}")  # fmt: skip
-    return {"meta": meta, "xlsx": str(xlsx), "timings": timings, "ours": ours,
-            "summary": {"calamine_rows_s": cal_rate, "ours_parse_rows_s": parse_rate, "ours_rows_s": ours_rate,
-                        "ratio": ratio, "ratio_end_to_end": ours_rate / cal_rate}}  # fmt: skip
+    stage_rate = rows / med["read_table+stage_rows"]
+    ratio = stage_rate / cal_rate
+    log(f"ratio ours (read + everything before the DB) / calamine parse-only = {ratio:.3f} (goal >= 0.60): "
+        f"{'yes' if ratio >= 0.6 else 'NO'}; CPU-time ratio "
+        f"{med_cpu['calamine'] / med_cpu['read_table+stage_rows']:.3f}; read + parse only {parse_rate / cal_rate:.3f}; "
+        f"end to end (with the SQLite write) {ours_rate / cal_rate:.3f}; ours peak RSS {mib(ours['child_maxrss_kib'])}")  # fmt: skip
+    return {"meta": meta, "xlsx": str(xlsx), "timings": timings, "cpu": cpu, "ours": ours,
+            "summary": {"calamine_rows_s": cal_rate, "ours_parse_rows_s": parse_rate, "ours_stage_rows_s": stage_rate,
+                        "ours_rows_s": ours_rate, "ratio": ratio, "ratio_parse": parse_rate / cal_rate,
+                        "ratio_end_to_end": ours_rate / cal_rate}}  # fmt: skip
 
 
 def scenario_sqlite(args: argparse.Namespace) -> dict[str, Any]:

@@ -471,14 +471,21 @@ def _read_xlsx(data: bytes, sheet: str | None, max_rows: int) -> Table:
         header_row = 0
         rows: list[list[Cell]] = []
         last_content = -1
+        _str, normalize, convert = str, unicodedata.normalize, _xlsx_cell
         for row_number, raw in enumerate(worksheet.iter_rows(), start=1):
-            cells = [_xlsx_cell(v) for v in raw]
+            # _xlsx_cell inlined for text, most of the cells
+            cells = [
+                ((v.strip() or None) if v.isascii() else (normalize("NFC", v.strip()) or None))
+                if v.__class__ is _str
+                else convert(v)
+                for v in raw
+            ]
             if header is None:
-                if any(c is not None for c in cells):
+                if cells.count(None) != len(cells):
                     header, header_row = cells, row_number
                 continue
             rows.append(cells)
-            if any(c is not None for c in cells):
+            if cells.count(None) != len(cells):
                 last_content = len(rows) - 1
                 if last_content >= max_rows:
                     raise _too_many_rows(max_rows)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -367,50 +368,77 @@ def _run(job: Job) -> None:
     )
     del data
     mapping = _mapping(table, options.get("columns"))
-    errors: list[RowError] = []
-    failed_rows: set[int] = set()
-    by_key: dict[str, int] = {}  # dedup key → the first row of the file that had it (its group's leader)
-    groups: dict[int, int] = {}  # leader → how many later rows of the file were merged into it
-    also: dict[str, set[int]] = {}  # key → other leaders whose rows have it
     stage = Stage()
     stage.create()
     try:
-        for processed, (rownum, row_data, row_errors) in enumerate(parse_rows(table, mapping), start=1):
-            if processed % PROGRESS_EVERY == 0:
-                progress_set(job.pk, phase="checking", processed=processed)
-            if row_errors:
-                errors.extend(row_errors)
-                failed_rows.add(rownum)
-                continue
-            if len(row_data.get("full_name", "")) > 200:
-                errors.append(
-                    RowError(
-                        rownum,
-                        "(name)",
-                        row_data["full_name"][:50],
-                        _("The name is longer than 200 characters."),
-                    )
-                )
-                failed_rows.add(rownum)
-                continue
-            rec = record_from_row(rownum, row_data)
-            keys = list(rec.dedup_keys())
-            leader = next((by_key[k] for k in keys if k in by_key), rownum)
-            if leader != rownum:
-                groups[leader] = groups.get(leader, 0) + 1
-            for k in keys:
-                first = by_key.setdefault(k, leader)
-                if first != leader:  # this group holds a key of another group too (rare): match both
-                    also.setdefault(k, set()).add(leader)
-            stage.add(rec, leader)
+        checked = stage_rows(
+            table, mapping, stage, progress=lambda n: progress_set(job.pk, phase="checking", processed=n)
+        )
         stage.index()
-        if groups:
-            stage.merge_groups(set(groups))
-        matches = _match_existing(actor, stage, by_key, also)
-        del by_key
-        _write(job, table, stage, matches, errors, failed_rows, groups)
+        if checked.groups:
+            stage.merge_groups(set(checked.groups))
+        matches = _match_existing(actor, stage, checked.by_key, checked.also)
+        checked.by_key = {}  # the keys can go before the write
+        _write(job, table, stage, matches, checked.errors, checked.failed_rows, checked.groups)
     finally:
         stage.drop()
+
+
+@dataclass
+class Checked:
+    """What checking the file leaves in memory: the row errors and the dedup keys of the staged rows."""
+
+    errors: list[RowError] = field(default_factory=list)
+    failed_rows: set[int] = field(default_factory=set)
+    by_key: dict[str, int] = field(default_factory=dict)  # dedup key → the first row that had it (its leader)
+    groups: dict[int, int] = field(default_factory=dict)  # leader → how many later rows were merged into it
+    also: dict[str, set[int]] = field(default_factory=dict)  # key → other leaders whose rows have it
+
+
+def stage_rows(
+    table: Table, mapping: Mapping, stage: Stage, *, progress: Callable[[int], None] | None = None
+) -> Checked:
+    """Check every row of the file and stage the valid ones: all the work an import does to a row before the
+    database (the benchmark times this function with a stage that does not write)."""
+    checked = Checked()
+    errors, failed_rows, by_key, groups, also = (
+        checked.errors, checked.failed_rows, checked.by_key, checked.groups, checked.also,
+    )  # fmt: skip
+    add = stage.add
+    for processed, (rownum, row_data, row_errors) in enumerate(parse_rows(table, mapping), start=1):
+        if progress is not None and processed % PROGRESS_EVERY == 0:
+            progress(processed)
+        if row_errors:
+            errors.extend(row_errors)
+            failed_rows.add(rownum)
+            continue
+        if len(row_data.get("full_name", "")) > 200:
+            errors.append(
+                RowError(
+                    rownum,
+                    "(name)",
+                    row_data["full_name"][:50],
+                    _("The name is longer than 200 characters."),
+                )
+            )
+            failed_rows.add(rownum)
+            continue
+        rec = record_from_row(rownum, row_data)
+        keys = rec.dedup_keys()
+        leader = rownum
+        for k in keys:
+            first = by_key.get(k)
+            if first is not None:
+                leader = first
+                break
+        if leader != rownum:
+            groups[leader] = groups.get(leader, 0) + 1
+        for k in keys:
+            first = by_key.setdefault(k, leader)
+            if first != leader:  # this group holds a key of another group too (rare): match both
+                also.setdefault(k, set()).add(leader)
+        add(rec, leader)
+    return checked
 
 
 def _match_existing(

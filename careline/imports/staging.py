@@ -30,8 +30,8 @@ from django.db.models.expressions import RawSQL
 
 from careline.customers.choices import ContactKind
 from careline.customers.models import ContactPoint, Customer, Tag
-from careline.customers.search import customer_search_text
 from careline.vn import fold, given_name
+from careline.vn.phones import phone_search_tokens
 
 STAGE = "careline_import_stage"
 IDS = "careline_import_ids"
@@ -46,6 +46,9 @@ MODEL_KEYS = (
 )  # fmt: skip
 COMPUTED = ("given_name", "name_folded", "given_folded", "search_text")
 _POSITION = {key: i for i, key in enumerate(MODEL_KEYS)}
+_MODEL_KEY_SET = frozenset(MODEL_KEYS)
+_WIDTH = len(MODEL_KEYS) + len(COMPUTED)
+NAME_MEMO = 200_000  # names whose computed columns one Stage remembers (names repeat a lot in real lists)
 IMPORT_DEFAULTS = {"stage": "lead", "source": "import"}
 
 
@@ -64,16 +67,17 @@ class Record:
     def numbers(self) -> list[str]:
         return [p for p, _label in self.phones]
 
-    def dedup_keys(self) -> Iterator[str]:
+    def dedup_keys(self) -> list[str]:
         """The dedup/match keys in the order they decide: phones, emails, tax code, external id."""
-        for p, _label in self.phones:
-            yield "p:" + p
-        for e in self.emails:
-            yield "e:" + e
-        if self.data.get("tax_code"):
-            yield "t:" + self.data["tax_code"]
-        if self.data.get("external_ref"):
-            yield "x:" + str(self.data["external_ref"])
+        keys = ["p:" + p for p, _label in self.phones]
+        if self.emails:
+            keys += ["e:" + e for e in self.emails]
+        data = self.data
+        if data.get("tax_code"):
+            keys.append("t:" + data["tax_code"])
+        if data.get("external_ref"):
+            keys.append("x:" + str(data["external_ref"]))
+        return keys
 
     def merge(self, later: Record) -> None:
         """A duplicate row of the file adds what the first one lacks: every phone and email, empty fields,
@@ -95,19 +99,23 @@ class Record:
 
 def record_from_row(rownum: int, data: dict[str, Any]) -> Record:
     """A parsed row (parsing.parse_rows's data dict) as a Record."""
-    phones = [
-        (p["number"], p.get("label", "mobile")) if isinstance(p, dict) else (str(p), "mobile")
-        for p in data.get("phones") or []
-    ]
-    values = {k: data[k] for k in MODEL_KEYS if k in data}
+    phones = data.get("phones")
+    emails = data.get("emails")
+    tags = data.get("tags")
+    values = {k: v for k, v in data.items() if k in _MODEL_KEY_SET}
     if values.get("external_ref") is not None:
         values["external_ref"] = str(values["external_ref"])[:64]
     return Record(
         row=rownum,
         data=values,
-        phones=phones,
-        emails=list(data.get("emails") or []),
-        tags=list(data.get("tags") or []),
+        phones=[
+            (p["number"], p.get("label", "mobile")) if isinstance(p, dict) else (str(p), "mobile")
+            for p in phones
+        ]
+        if phones
+        else [],
+        emails=list(emails) if emails else [],
+        tags=list(tags) if tags else [],
     )
 
 
@@ -120,7 +128,26 @@ def _json_strings(values: list[str]) -> str:
 
 
 def _json_pairs(pairs: list[tuple[str, str]]) -> str:
-    return "[" + ",".join(_json_strings([a, b]) for a, b in pairs) + "]"
+    raw = "".join([a + b for a, b in pairs])
+    if '"' in raw or "\\" in raw or not raw.isprintable():
+        return "[" + ",".join(_json_strings([a, b]) for a, b in pairs) + "]"
+    return "[" + ",".join(['["' + a + '","' + b + '"]' for a, b in pairs]) + "]"
+
+
+def _search_text(name_folded: str, numbers: list[str], emails: list[str], tax_code: str) -> str:
+    """customer_search_text(full_name=…, phones=numbers, emails=…, tax_code=…) for a name already folded
+    (``fold(full_name)``): the same tokens, without folding the name again (a test holds them equal)."""
+    tokens = name_folded.split()
+    for phone in numbers:
+        tokens += phone_search_tokens(phone)
+    for e in emails:
+        if e:
+            tokens.append(e if e.isascii() and e.islower() and e.isprintable() and " " not in e else fold(e))
+    if tax_code:
+        tokens.append(tax_code)
+        if "-" in tax_code:
+            tokens.append(tax_code.replace("-", ""))
+    return " " + " ".join([t for t in tokens if t]) + " "
 
 
 def _fields() -> list[Any]:
@@ -136,6 +163,7 @@ class Stage:
         self.columns = ["rownum", "leader", *(f.column for f in self.fields), "phones", "emails", "tags"]
         self._batch: list[tuple[Any, ...]] = []
         self.staged = 0
+        self._names: dict[str, tuple[str, str, str, str]] = {}  # person's full name → computed name columns
 
     # --- life cycle -------------------------------------------------------------------------------
 
@@ -155,31 +183,40 @@ class Stage:
 
     # --- staging --------------------------------------------------------------------------------------
 
+    def _name_columns(self, full_name: str, organisation: bool) -> tuple[str, str, str, str]:
+        """(given_name, name_folded, given_folded, the full folded name) of a customer's name."""
+        if organisation:
+            given = given_name(full_name)[:60]
+        else:  # parse_rows stored the person's name through normalize_name already
+            known = self._names.get(full_name)
+            if known is not None:
+                return known
+            given = full_name.rsplit(" ", 1)[-1][:60]
+        name_folded = fold(full_name)
+        columns = (given, name_folded[:200], fold(given)[:60], name_folded)
+        if not organisation and len(self._names) < NAME_MEMO:
+            self._names[full_name] = columns
+        return columns
+
     def _row(self, rec: Record, leader: int) -> tuple[Any, ...]:
         data = rec.data
-        values: list[Any] = [None] * (len(MODEL_KEYS) + len(COMPUTED))
-        for key, value in data.items():
-            values[_POSITION[key]] = value
+        values: list[Any] = [None] * _WIDTH
+        if self.vendor == "postgresql":
+            for key, value in data.items():
+                values[_POSITION[key]] = value
+        else:
+            for key, value in data.items():
+                values[_POSITION[key]] = value.isoformat() if isinstance(value, dt.date) else value
         if leader == rec.row:  # followers are merged later: their search columns are never written
-            full_name = data.get("full_name", "")
-            if data.get("kind") == "organization":
-                given = given_name(full_name)[:60]
-            else:  # parse_rows stored the person's name through normalize_name already
-                given = full_name.rsplit(" ", 1)[-1][:60]
-            name_folded = fold(full_name)
+            given, name_folded, given_folded, folded = self._name_columns(
+                data.get("full_name", ""), data.get("kind") == "organization"
+            )
             values[-4:] = [
                 given,
-                name_folded[:200],
-                fold(given)[:60],
-                customer_search_text(
-                    full_name=full_name,
-                    phones=rec.numbers,
-                    emails=rec.emails,
-                    tax_code=data.get("tax_code", ""),
-                ),
+                name_folded,
+                given_folded,
+                _search_text(folded, rec.numbers, rec.emails, data.get("tax_code", "")),
             ]
-        if self.vendor != "postgresql":
-            values = [v.isoformat() if isinstance(v, dt.date) else v for v in values]
         return (
             rec.row,
             leader,
