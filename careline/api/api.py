@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -54,7 +55,8 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
         # Union members show up in loc as type tags ("str", "PhoneIn", "function-wrap[…]"): not field names.
         loc = [p for p in loc if p.isdigit() or (p.isidentifier() and p.islower() and p not in _TYPE_TAGS)]
         fields.setdefault(".".join(loc) or "request", []).append(str(err.get("msg", "invalid")))
-    return _error(request, 422, "validation_error", "Some fields are not valid.", {"fields": fields})
+    # The same words (and translation) as ValidationFailed, whichever layer refused the input.
+    return _error(request, 422, "validation_error", _("Some fields are not valid."), {"fields": fields})
 
 
 @api.exception_handler(AuthenticationError)

@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from careline.api.auth import AuthedRequest
-from careline.core.errors import ApplicationError, ValidationFailed
+from careline.api.responses import ERRORS, etag, if_match_version
+from careline.api.types import IsoDate
+from careline.core.errors import ValidationFailed
 from careline.customers.schemas import ErrorOut
 from careline.helpdesk import selectors, services
 from careline.helpdesk.models import Ticket
@@ -50,25 +52,6 @@ tickets_router = Router(tags=["tickets"])
 # Categories, SLA policies, playbooks, canned replies, schedules.
 config_router = Router(tags=["helpdesk settings"])
 
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
-DAY_PATTERN = r"^(\d{4}-\d{2}-\d{2})?$"
-
-
-def _day(value: str, field: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise ValidationFailed({field: [_("Use a real date, YYYY-MM-DD.")]}) from exc
-
 
 def _datetime(value: str | None, field: str) -> dt.datetime | None:
     if not value:
@@ -96,26 +79,10 @@ def _category_id(value: int | str | None, field: str = "category") -> int | None
     return found.pk
 
 
-def _etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def _if_match_version(request: AuthedRequest) -> int | None:
-    header = request.headers.get("If-Match", "").strip()
-    if not header or header == "*":
-        return None
-    value = header.removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise ApplicationError(
-            "invalid_if_match", _("If-Match must be the ETag returned by GET."), status=400
-        )
-    return int(value)
-
-
 def _detail(request: AuthedRequest, response: HttpResponse, ticket_id: int) -> Ticket:
     """The ticket with its customer, conversation, events, playbook steps and SLA timers."""
     ticket = selectors.ticket_detail(actor=request.auth, ticket_id=ticket_id)
-    response["ETag"] = _etag(ticket.version)
+    response["ETag"] = etag(ticket.version)
     return ticket
 
 
@@ -127,7 +94,7 @@ def _patch_data(payload: Schema, nullable: tuple[str, ...] = ()) -> dict[str, An
 
 def _ticket(request: AuthedRequest, response: HttpResponse, ticket_id: int) -> Ticket:
     ticket = selectors.ticket_get(actor=request.auth, ticket_id=ticket_id)
-    response["ETag"] = _etag(ticket.version)
+    response["ETag"] = etag(ticket.version)
     return ticket
 
 
@@ -155,8 +122,8 @@ class ListQuery(Schema):
 
 class FcrQuery(Schema):
     group: Literal["agent", "team", "category"] = "agent"
-    date_from: str = Field("", alias="from", pattern=DAY_PATTERN, description="First local day (YYYY-MM-DD)")
-    date_to: str = Field("", alias="to", pattern=DAY_PATTERN, description="Last local day, included")
+    date_from: IsoDate | None = Field(None, alias="from", description="First local day (YYYY-MM-DD)")
+    date_to: IsoDate | None = Field(None, alias="to", description="Last local day, included")
 
 
 @tickets_router.post(
@@ -189,7 +156,7 @@ def create_ticket(request: AuthedRequest, response: HttpResponse, payload: Ticke
     result = services.ticket_receive(actor=request.auth, data=data)
     ticket = Ticket.objects.select_related("customer", "category").get(pk=result.ticket.pk)
     ticket.outcome = result.outcome  # type: ignore[attr-defined]  # rendered by TicketCreatedOut
-    response["ETag"] = _etag(ticket.version)
+    response["ETag"] = etag(ticket.version)
     return Status(201 if result.created else 200, ticket)
 
 
@@ -221,7 +188,7 @@ def list_tickets(request: AuthedRequest, query: Query[ListQuery]) -> Any:
     "at first contact (at most one reply to the customer and never reopened) and the rate.",
 )
 def fcr(request: AuthedRequest, query: Query[FcrQuery]) -> Any:
-    date_from, date_to = _day(query.date_from, "from"), _day(query.date_to, "to")
+    date_from, date_to = query.date_from, query.date_to
     rows, total = selectors.fcr_stats(
         actor=request.auth, group=query.group, date_from=date_from, date_to=date_to
     )
@@ -266,7 +233,7 @@ def patch_ticket(request: AuthedRequest, response: HttpResponse, ticket_id: int,
     if "category" in raw:
         data["category_id"] = _category_id(raw["category"])
     services.ticket_update(
-        actor=request.auth, ticket_id=ticket_id, data=data, expected_version=_if_match_version(request)
+        actor=request.auth, ticket_id=ticket_id, data=data, expected_version=if_match_version(request)
     )
     return _ticket(request, response, ticket_id)
 

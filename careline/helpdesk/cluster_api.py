@@ -9,32 +9,21 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from careline.api.auth import AuthedRequest
-from careline.core.errors import ValidationFailed
-from careline.customers.schemas import ErrorOut
+from careline.api.responses import error_responses
+from careline.api.types import IsoDate
 from careline.helpdesk import clusters
 
 recurring_router = Router(tags=["helpdesk reports"])
 
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-DATE = r"^(\d{4}-\d{2}-\d{2})?$"
-
-
-def _day(value: str, field: str) -> dt.date | None:
-    """Strict YYYY-MM-DD (a bare number is not a date)."""
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise ValidationFailed({field: ["Use a real date, YYYY-MM-DD."]}) from exc
+ERRORS = error_responses(400, 401, 403, 404, 422)
 
 
 class RecurringQuery(Schema):
-    from_: str = Field(
-        "", alias="from", pattern=DATE, description="YYYY-MM-DD (local); default: 1st of this month"
+    from_: IsoDate | None = Field(
+        None, alias="from", description="YYYY-MM-DD (local); default: 1st of this month"
     )
-    to: str = Field(
-        "", pattern=DATE, description="YYYY-MM-DD, included; default: the last day of `from`'s month"
+    to: IsoDate | None = Field(
+        None, description="YYYY-MM-DD, included; default: the last day of `from`'s month"
     )
     kind: str = Field(
         "complaint",
@@ -116,8 +105,7 @@ def recurring_out(report: clusters.RecurringReport) -> dict[str, Any]:
     "Cached for 10 minutes. See docs/api.md § Recurring complaints.",
 )
 def recurring(request: AuthedRequest, query: Query[RecurringQuery]) -> Any:
-    start = _day(query.from_, "from")
-    end = _day(query.to, "to")
+    start, end = query.from_, query.to
     if start is None:
         start = clusters.month_range(end or timezone.localdate())[0]
     if end is None:

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from ninja import Field, Query, Router, Schema, Status
 
 from careline.api.auth import AuthedRequest
-from careline.core.errors import ValidationFailed
+from careline.api.responses import ERRORS
+from careline.api.types import IsoDate
 from careline.core.visibility import Action, require_action
-from careline.customers.schemas import ErrorOut
 from careline.sales import selectors, services
 from careline.sales.hooks_api import hooks_router  # noqa: F401
 from careline.sales.schemas import (
@@ -34,15 +33,6 @@ from careline.sales.schemas import (
 inquiries_router = Router(tags=["inquiries"])
 leads_router = Router(tags=["leads"])
 
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
-
 
 class ListQuery(Schema):
     status: str = Field(
@@ -59,9 +49,7 @@ class ListQuery(Schema):
     )
     q: str = Field("", max_length=200, description="Customer name/phone/email, accents optional")
     mine: bool = False
-    date: str = Field(
-        "", pattern=r"^(\d{4}-\d{2}-\d{2})?$", description="Received on this local day (YYYY-MM-DD)"
-    )
+    date: IsoDate | None = Field(None, description="Received on this local day (YYYY-MM-DD)")
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=selectors.MAX_LIMIT)
 
@@ -74,17 +62,8 @@ def _filters(query: ListQuery) -> selectors.InquiryFilters:
         channel=query.channel,
         q=query.q,
         mine=query.mine,
-        day=_day(query.date),
+        day=query.date,
     )
-
-
-def _day(value: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise ValidationFailed({"date": ["Use a real date, YYYY-MM-DD."]}) from exc
 
 
 @inquiries_router.post(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictBool, StrictInt
 
 from careline.api.auth import AuthedRequest
-from careline.core.errors import ValidationFailed
+from careline.api.responses import error_responses
+from careline.api.types import IsoDate
 from careline.core.visibility import Action, require_action
-from careline.customers.schemas import ErrorOut
 from careline.surveys import selectors, services
 from careline.surveys.schemas import (
     InvitationIn,
@@ -32,32 +31,13 @@ from careline.surveys.schemas import (
 
 router = Router(tags=["surveys"])
 
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    410: ErrorOut,
-    422: ErrorOut,
-}
-DATE = r"^(\d{4}-\d{2}-\d{2})?$"
-
-
-def _day(value: str, field: str) -> dt.date | None:
-    """Strict YYYY-MM-DD (a bare number is not a date)."""
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise ValidationFailed({field: ["Use a real date, YYYY-MM-DD."]}) from exc
+ERRORS = error_responses(400, 401, 403, 404, 409, 410, 422)
 
 
 class ResultsQuery(Schema):
     kind: str = Field("csat", pattern=r"^(csat|nps|ces|custom)$", description="csat | nps | ces | custom")
-    from_: str = Field("", alias="from", pattern=DATE, description="YYYY-MM-DD (local); default: 30 days ago")
-    to: str = Field("", pattern=DATE, description="YYYY-MM-DD, included; default: today")
+    from_: IsoDate | None = Field(None, alias="from", description="YYYY-MM-DD (local); default: 30 days ago")
+    to: IsoDate | None = Field(None, description="YYYY-MM-DD, included; default: today")
     survey_id: int | None = Field(None, ge=1, le=2**62)
     team_id: int | None = Field(None, ge=1, le=2**62)
 
@@ -72,10 +52,8 @@ class ResponseQuery(Schema):
     category_id: int | None = Field(None, ge=1, le=2**62)
     band: str = Field("", pattern=r"^(promoter|passive|detractor)?$")
     channel: str = Field("", pattern=r"^(email|link|agent)?$")
-    from_: str = Field(
-        "", alias="from", pattern=DATE, description="Answered from this local day (YYYY-MM-DD)"
-    )
-    to: str = Field("", pattern=DATE, description="Answered up to this local day, included")
+    from_: IsoDate | None = Field(None, alias="from", description="Answered from this local day (YYYY-MM-DD)")
+    to: IsoDate | None = Field(None, description="Answered up to this local day, included")
     with_reason: bool = False
     cursor: str | None = Field(None, max_length=500)
     limit: int = Field(50, ge=1, le=selectors.MAX_LIMIT)
@@ -122,8 +100,8 @@ def survey_results(request: AuthedRequest, query: Query[ResultsQuery]) -> Any:
     results = selectors.survey_results(
         actor=request.auth,
         kind=query.kind,
-        start=_day(query.from_, "from"),
-        end=_day(query.to, "to"),
+        start=query.from_,
+        end=query.to,
         survey_id=query.survey_id,
         team_id=query.team_id,
     )
@@ -142,8 +120,8 @@ def list_responses(request: AuthedRequest, query: Query[ResponseQuery]) -> Any:
         category_id=query.category_id,
         band=query.band,
         channel=query.channel,
-        start=_day(query.from_, "from"),
-        end=_day(query.to, "to"),
+        start=query.from_,
+        end=query.to,
         with_reason=query.with_reason,
     )
     items, next_cursor = selectors.response_list(
