@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import OuterRef, StringAgg, Subquery, TextField, Value
 from django.db.models.functions import Cast, Concat
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils import timezone
 
 from careline.accounts.choices import DEFAULT_ROLE_SCOPES, RoleCode
@@ -200,10 +201,22 @@ def notifications_mark_read(*, actor: User, ids: list[int] | None = None) -> int
 
 SYSTEM_USERNAME = "careline-system"
 
+# The system user, per database alias, once its row is known to be committed (see `system_user`).
+_system_users: dict[str, User] = {}
+
 
 def system_user() -> User:
     """The actor for work nobody signed in for: web-form and webhook intake, scheduled allocation and
-    reclaim. A superuser that cannot sign in (unusable password, no tokens); audit rows name it."""
+    reclaim. A superuser that cannot sign in (unusable password, no tokens); audit rows name it.
+
+    Cached per process: every intake and allocation needs it, and it never changes. Only a row known to
+    be committed is cached — one read outside a transaction, or after the transaction that read or created
+    it commits for real (a test's rolled-back transaction never caches it) — and the cache is dropped
+    when that user is saved or deleted and after `migrate`/`flush` (test databases come and go)."""
+    alias = User.objects.db
+    cached = _system_users.get(alias)
+    if cached is not None:
+        return cached
     user = User.objects.filter(username=SYSTEM_USERNAME).first()
     if user is None:
         user = User(
@@ -215,4 +228,26 @@ def system_user() -> User:
         )
         user.set_unusable_password()
         user.save()
+    if not transaction.get_connection(alias).in_atomic_block:
+        _system_users[alias] = user
+    else:
+        transaction.on_commit(lambda: _remember_system_user(alias, user), using=alias)
     return user
+
+
+def _remember_system_user(alias: str, user: User) -> None:
+    # A real commit runs its callbacks back in autocommit; a test capturing on_commit callbacks runs them
+    # inside its own (later rolled back) transaction: not cached then.
+    if not transaction.get_connection(alias).in_atomic_block:
+        _system_users.setdefault(alias, user)
+
+
+def _forget_system_user(sender: Any = None, **kwargs: Any) -> None:
+    instance = kwargs.get("instance")
+    if instance is None or getattr(instance, "username", None) == SYSTEM_USERNAME:
+        _system_users.clear()
+
+
+post_save.connect(_forget_system_user, sender=User, dispatch_uid="careline.accounts.system_user.save")
+post_delete.connect(_forget_system_user, sender=User, dispatch_uid="careline.accounts.system_user.delete")
+post_migrate.connect(_forget_system_user, dispatch_uid="careline.accounts.system_user.migrate")

@@ -22,14 +22,15 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from careline.accounts.models import User
 from careline.accounts.services import notification_send, system_user
-from careline.core.audit import audit_record
+from careline.core.audit import audit_event, audit_record, audit_record_many
 from careline.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
 from careline.core.models import AuditAction
 from careline.core.visibility import Action, require_action
@@ -38,11 +39,19 @@ from careline.customers import services as customer_services
 from careline.customers.choices import ConsentMethod, ConsentPurpose, ConsentStatus, Source, Stage
 from careline.sales.allocation import Rotation, Slot
 from careline.sales.choices import AssignmentReason, Channel, InquiryStatus, Strategy
-from careline.sales.models import Absence, AllocationMember, AllocationRule, Assignment, Inquiry
+from careline.sales.models import (
+    Absence,
+    AllocationMember,
+    AllocationRule,
+    Assignment,
+    Inquiry,
+    OpenLeadCount,
+)
 from careline.vn import PROVINCES, InvalidPhone, find_province, fold, normalize_phone, province_by_code
 from careline.vn.holidays import WorkCalendar
 
 OBJECT_TYPE = "inquiry"
+# Open leads (what capacity caps): these statuses, customer in stage lead. Counted by `sales.open_leads`.
 OPEN_STATUSES = (InquiryStatus.ASSIGNED, InquiryStatus.CONTACTED)
 CALENDAR = WorkCalendar()
 
@@ -160,21 +169,32 @@ def inquiry_receive(*, actor: User | None, data: InquiryData, allocate: bool = T
     existing = _existing(data)
     if existing is not None:
         return InquiryResult(existing, False)
+    failure: Exception | None = None
     try:
+        # One transaction (one commit) for the intake and the allocation. The allocation runs in a
+        # savepoint: if it fails, the lead is still taken in (queued) and the error raised after the commit.
         with transaction.atomic():
-            inquiry = _receive(actor=actor, data=data)
+            inquiry, customer_locked = _receive(actor=actor, data=data)
+            if allocate and inquiry.status == InquiryStatus.QUEUED:
+                try:
+                    with transaction.atomic():
+                        _allocate(inquiry, now=timezone.now(), customer_locked=customer_locked)
+                except Exception as exc:  # noqa: BLE001 — re-raised below, once the intake is committed
+                    failure = exc
     except IntegrityError:
         # A concurrent delivery of the same event won the race: answer with its inquiry.
         existing = _existing(data)
         if existing is None:
             raise
         return InquiryResult(existing, False)
-    if allocate and inquiry.status == InquiryStatus.QUEUED:
-        inquiry = inquiry_allocate(inquiry_id=inquiry.pk)
+    if failure is not None:
+        raise failure
     return InquiryResult(inquiry, True)
 
 
-def _receive(*, actor: User | None, data: InquiryData) -> Inquiry:
+def _receive(*, actor: User | None, data: InquiryData) -> tuple[Inquiry, bool]:
+    """The intake of one inquiry (in the caller's transaction). Returns it and whether its customer's row
+    is this transaction's own (a new customer: nobody else can see it yet, let alone lock it)."""
     system = system_user()
     matches = customer_selectors.customer_duplicates_of(
         actor=system,
@@ -224,8 +244,12 @@ def _receive(*, actor: User | None, data: InquiryData) -> Inquiry:
         mailbox_id=data.mailbox_id,
         created_by=actor,
     )
-    inquiry.full_clean(exclude=["customer", "owner", "team", "branch", "rule", "created_by"])
-    inquiry.save()
+    # The one constraint, (channel, external id) unique, is the database's to guard: a concurrent
+    # duplicate raises IntegrityError, which inquiry_receive answers with the first inquiry.
+    inquiry.full_clean(
+        exclude=["customer", "owner", "team", "branch", "rule", "created_by"], validate_constraints=False
+    )
+    inquiry.save(force_insert=True)
     if data.consent:
         customer_services.customer_consent_record(
             actor=system,
@@ -277,7 +301,7 @@ def _receive(*, actor: User | None, data: InquiryData) -> Inquiry:
             },
             url=reverse("customers:detail", args=[customer.pk]),
         )
-    return inquiry
+    return inquiry, new_customer
 
 
 # --- allocation ------------------------------------------------------------------------------------
@@ -340,43 +364,43 @@ _MEMBER_FIELDS = (
 )
 
 
+_USER_FIELDS = tuple(
+    f.attname for f in User._meta.concrete_fields if f.attname in ("id", "team_id", "branch_id", "is_active")
+)
+
+
 def _rotation(
     rule: AllocationRule, now: dt.datetime, skills_for: Inquiry | None = None
 ) -> tuple[Rotation, dict[int, AllocationMember]]:
-    """Load a rule's members with their availability (one query) and their open leads (a second one).
-
-    Open leads are counted only where they matter: for members with a capacity, and for everyone under
-    least-loaded. The members come without their users: `member.user` loads the one asked for (the
-    one-lead path needs only the chosen member's; the queue run keeps the users for the whole run)."""
+    """Load a rule's active members in one query: availability (absent now?), open leads (the counter
+    the database keeps, see `sales.open_leads`: O(members) whatever the number of open leads) and what
+    allocation needs of the user (team, branch; `member.user` loads the rest only if asked)."""
     rows = list(
         AllocationMember.objects.filter(rule=rule, active=True, user__is_active=True)
         .order_by("position", "id")
         .annotate(
+            open_leads=Coalesce(
+                Subquery(OpenLeadCount.objects.filter(user_id=OuterRef("user_id")).values("open_leads")[:1]),
+                0,
+            ),
             absent=Exists(
                 Absence.objects.filter(user_id=OuterRef("user_id"), starts_at__lte=now, ends_at__gt=now)
-            )
+            ),
         )
-        .values_list(*_MEMBER_FIELDS, "absent")
+        .values_list(*_MEMBER_FIELDS, "user__team_id", "user__branch_id", "open_leads", "absent")
     )
-    counted = [
-        row[2] for row in rows if rule.strategy == Strategy.LEAST_LOADED or row[4] is not None
-    ]  # user ids
-    open_counts: dict[int, int] = {}
-    if counted:
-        open_counts = dict(
-            Inquiry.objects.filter(owner_id__in=counted, status__in=OPEN_STATUSES, customer__stage=Stage.LEAD)
-            .values("owner_id")
-            .annotate(n=Count("id"))
-            .values_list("owner_id", "n")
-        )
     working = in_working_hours(rule, now)
     state = rule.rotation or {}
     wanted = fold(skills_for.product_interest + " " + skills_for.message) if skills_for is not None else ""
     slots = []
     members: dict[int, AllocationMember] = {}
+    n = len(_MEMBER_FIELDS)
     for row in rows:
-        member = AllocationMember.from_db(connection.alias, _MEMBER_FIELDS, row[:-1])
+        member = AllocationMember.from_db(connection.alias, _MEMBER_FIELDS, row[:n])
         member.rule = rule
+        user = {"id": row[2], "team_id": row[n], "branch_id": row[n + 1], "is_active": True}
+        # from_db takes the values in the model's field order.
+        member.user = User.from_db(connection.alias, _USER_FIELDS, [user[f] for f in _USER_FIELDS])
         available = working and not row[-1]
         if available and skills_for is not None and member.skills:
             available = any(fold(s) in wanted for s in member.skills if s)
@@ -388,7 +412,7 @@ def _rotation(
                 user_id=member.user_id,
                 position=member.position,
                 capacity=member.capacity,
-                open_leads=open_counts.get(member.user_id, 0),
+                open_leads=max(row[-2], 0),
                 credit=float(state.get(str(member.pk), 0.0)),
                 available=available,
             )
@@ -407,9 +431,13 @@ def _set_owner(
     note: str = "",
     move_customer: bool = True,
     now: dt.datetime | None = None,
+    customer_locked: bool = False,
 ) -> Assignment:
+    """Give the inquiry to `owner` (None: back to the queue), move its customer along, log the assignment
+    and audit both (one INSERT for the two events). `customer_locked`: `inquiry.customer` is a row this
+    transaction holds locked (or created); otherwise it is locked and read again before it changes."""
     now = now or timezone.now()
-    previous = inquiry.owner
+    previous_id = inquiry.owner_id
     inquiry.owner = owner
     if owner is not None:
         inquiry.status = InquiryStatus.ASSIGNED
@@ -438,38 +466,45 @@ def _set_owner(
             "updated_at",
         ]
     )
-    if move_customer and (
-        owner is not None or inquiry.customer.owner_id == (previous.pk if previous else None)
-    ):
-        customer_services.customer_assign_owner(
-            actor=actor or system_user(),
+    by = actor or system_user()
+    events = []
+    if move_customer and (owner is not None or inquiry.customer.owner_id == previous_id):
+        customer, changes = customer_services.customer_assign_owner(
+            actor=by,
             customer_id=inquiry.customer_id,
             owner=owner,
             team_id=owner.team_id if owner else (rule.team_id if rule else inquiry.team_id),
             branch_id=owner.branch_id if owner else (rule.branch_id if rule else inquiry.branch_id),
             reason=reason,
+            locked=inquiry.customer if customer_locked else None,
+            audit=False,
         )
+        inquiry.customer = customer
+        events.append(audit_event(actor=by, action=AuditAction.UPDATE, obj=customer, changes=changes))
     assignment = Assignment.objects.create(
         created_at=now,
         inquiry=inquiry,
         customer_id=inquiry.customer_id,
-        from_user=previous,
+        from_user_id=previous_id,
         to_user=owner,
         reason=reason,
         rule=rule,
         actor=actor,
         note=note[:300],
     )
-    audit_record(
-        actor=actor or system_user(),
-        action=AuditAction.RECLAIM if reason == AssignmentReason.RECLAIM else AuditAction.ASSIGN,
-        obj=inquiry,
-        changes={
-            "owner": [previous.pk if previous else None, owner.pk if owner else None],
-            "reason": [None, reason],
-            "rule": [None, rule.pk if rule else None],
-        },
+    events.append(
+        audit_event(
+            actor=by,
+            action=AuditAction.RECLAIM if reason == AssignmentReason.RECLAIM else AuditAction.ASSIGN,
+            obj=inquiry,
+            changes={
+                "owner": [previous_id, owner.pk if owner else None],
+                "reason": [None, reason],
+                "rule": [None, rule.pk if rule else None],
+            },
+        )
     )
+    audit_record_many(events)
     return assignment
 
 
@@ -486,44 +521,65 @@ def _notify_assigned(inquiry: Inquiry, owner: User) -> None:
 def inquiry_allocate(
     *, inquiry_id: int, now: dt.datetime | None = None, exclude_user_ids: Iterable[int] = ()
 ) -> Inquiry:
-    """Allocate one queued inquiry by the rules. Safe under concurrency: the rule's row is locked while its
-    rotation is read and written, and the inquiry's row while it is assigned. Stays queued (in the rule's
-    team queue) when nobody is available."""
+    """Allocate one queued inquiry by the rules. Safe under concurrency: the inquiry's and its customer's
+    rows are locked, then the rule's row while its rotation is read and written. Stays queued (in the
+    rule's team queue) when nobody is available."""
     now = now or timezone.now()
     with transaction.atomic():
-        inquiry = Inquiry.objects.select_for_update().select_related("customer").filter(pk=inquiry_id).first()
+        # Without `of`, the customer's row is locked too (PostgreSQL), as it will change. NO KEY UPDATE
+        # everywhere here (no key column changes): other transactions' foreign-key checks at commit
+        # (FOR KEY SHARE) never wait for these locks, so they cannot close a cycle with the open-lead
+        # counters the triggers lock.
+        inquiry = (
+            Inquiry.objects.select_for_update(no_key=True)
+            .select_related("customer")
+            .filter(pk=inquiry_id)
+            .first()
+        )
         if inquiry is None:
             raise NotFound(_("Inquiry not found."))
         if inquiry.status != InquiryStatus.QUEUED:
             return inquiry
-        rule = rule_for(inquiry)
-        if rule is None:
-            return inquiry
-        rule = AllocationRule.objects.select_for_update().get(pk=rule.pk)
-        rotation, members = _rotation(rule, now, skills_for=inquiry)
-        slot = rotation.pick(exclude_users=exclude_user_ids)
-        if slot is None:
-            if inquiry.team_id != rule.team_id or inquiry.rule_id != rule.pk:
-                inquiry.team_id, inquiry.branch_id, inquiry.rule = rule.team_id, rule.branch_id, rule
-                inquiry.save(update_fields=["team", "branch", "rule", "updated_at"])
-            return inquiry
-        member = members[slot.key]
-        rule.rotation = rotation.state()
-        rule.save(update_fields=["rotation", "updated_at"])
-        AllocationMember.objects.filter(pk=member.pk).update(
-            assigned_count=member.assigned_count + 1, last_assigned_at=now
-        )
-        _set_owner(
-            inquiry,
-            member.user,
-            reason=AssignmentReason.RULE,
-            actor=None,
-            rule=rule,
-            note=rule.name,
-            now=now,
-        )
-        _notify_assigned(inquiry, member.user)  # same transaction: no notice for a rolled-back assignment
+        _allocate(inquiry, now=now, exclude_user_ids=exclude_user_ids, customer_locked=True)
     return inquiry
+
+
+def _allocate(
+    inquiry: Inquiry,
+    *,
+    now: dt.datetime,
+    exclude_user_ids: Iterable[int] = (),
+    customer_locked: bool,
+) -> None:
+    """Allocate a queued inquiry whose row this transaction holds (locked, or created by it)."""
+    rule = rule_for(inquiry)
+    if rule is None:
+        return
+    rule = AllocationRule.objects.select_for_update(no_key=True).get(pk=rule.pk)
+    rotation, members = _rotation(rule, now, skills_for=inquiry)
+    slot = rotation.pick(exclude_users=exclude_user_ids)
+    if slot is None:
+        if inquiry.team_id != rule.team_id or inquiry.rule_id != rule.pk:
+            inquiry.team_id, inquiry.branch_id, inquiry.rule = rule.team_id, rule.branch_id, rule
+            inquiry.save(update_fields=["team", "branch", "rule", "updated_at"])
+        return
+    member = members[slot.key]
+    rule.rotation = rotation.state()
+    rule.save(update_fields=["rotation", "updated_at"])
+    AllocationMember.objects.filter(pk=member.pk).update(
+        assigned_count=member.assigned_count + 1, last_assigned_at=now
+    )
+    _set_owner(
+        inquiry,
+        member.user,
+        reason=AssignmentReason.RULE,
+        actor=None,
+        rule=rule,
+        note=rule.name,
+        now=now,
+        customer_locked=customer_locked,
+    )
+    _notify_assigned(inquiry, member.user)  # same transaction: no notice for a rolled-back assignment
 
 
 @dataclass
@@ -560,7 +616,7 @@ def leads_allocate_queued(
     while True:
         with transaction.atomic():
             queued = list(
-                Inquiry.objects.select_for_update(skip_locked=connection.vendor == "postgresql")
+                Inquiry.objects.select_for_update(no_key=True, skip_locked=connection.vendor == "postgresql")
                 .filter(status=InquiryStatus.QUEUED, pk__gt=last_id)
                 .order_by("pk")
                 .values_list(*fields)[:batch]
@@ -598,7 +654,7 @@ def _allocate_batch(
     """Allocate one batch's leads of one rule. `rows` are (inquiry id, customer id, channel, province,
     language, branch id, team id[, product interest, message]); `users` caches the consultants for the
     run."""
-    rule = AllocationRule.objects.select_for_update().get(pk=rule_id)
+    rule = AllocationRule.objects.select_for_update(no_key=True).get(pk=rule_id)
     rotation, members = _rotation(rule, now)
     # A lead taken back ("thu hồi") never goes back to whoever it was taken from. The rows come in id
     # order: one range scan of the log instead of an IN list of thousands of ids.
@@ -687,7 +743,7 @@ def _write_assignments(
     now: dt.datetime,
     users: dict[int, User],
 ) -> None:
-    """Set-based writes for a batch: inquiries, customers' owners, the assignment log, one audit event.
+    """Set-based writes for a batch: customers' owners, inquiries, the assignment log, one audit event.
     `picks` are (inquiry id, customer id, member)."""
     due = now + dt.timedelta(minutes=rule.reclaim_after_minutes) if rule.reclaim_after_minutes else None
     table = Inquiry._meta.db_table
@@ -700,6 +756,12 @@ def _write_assignments(
     }
     team_ids = [place[u][0] for u in owner_ids]
     branch_ids = [place[u][1] for u in owner_ids]
+    # Customers first, then inquiries (whose triggers lock the owners' open-lead counters): the order a
+    # single allocation takes them in (customer row, then counter), so the two never wait on each other
+    # in a cycle.
+    customer_services.customers_assign_owner_bulk(
+        rows=list(zip(customer_ids, owner_ids, team_ids, branch_ids, strict=True))
+    )
     postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cur:
         if postgresql:
@@ -729,9 +791,6 @@ def _write_assignments(
                     for i, o, t, b in zip(inquiry_ids, owner_ids, team_ids, branch_ids, strict=True)
                 ],
             )
-    customer_services.customers_assign_owner_bulk(
-        rows=list(zip(customer_ids, owner_ids, team_ids, branch_ids, strict=True))
-    )
     note = rule.name[:300]
     if postgresql:
         with connection.cursor() as cur:
@@ -775,7 +834,7 @@ def _visible_inquiry_for_update(actor: User, inquiry_id: int) -> Inquiry:
 
     inquiry = (
         inquiry_visible(actor=actor)
-        .select_for_update(of=("self",))
+        .select_for_update(of=("self",), no_key=True)
         .select_related("customer", "owner")
         .filter(pk=inquiry_id)
         .first()
@@ -871,7 +930,7 @@ def leads_reclaim_overdue(*, now: dt.datetime | None = None) -> int:
     for inquiry_id in ids:
         with transaction.atomic():
             inquiry = (
-                Inquiry.objects.select_for_update(of=("self",))
+                Inquiry.objects.select_for_update(of=("self",), no_key=True)
                 .select_related("customer", "owner", "rule")
                 .filter(pk=inquiry_id, status=InquiryStatus.ASSIGNED, contact_due_at__lte=now)
                 .first()
