@@ -28,11 +28,12 @@ Each round works on fresh copies of that database (`CREATE DATABASE … TEMPLATE
 * one new lead, on a fresh copy (200,000 queued leads in the table, nobody has open leads yet):
   (a) `inquiry_allocate` in-process for leads received unallocated, one every 1/rate s;
   (b) `POST /api/v1/inquiries` (creates the customer and the inquiry, allocates) against the real
-  server — granian wsgi, 1 worker, DEBUG off, as bench/search.py — open loop at --rate leads/s for
-  --http-seconds: each request has a scheduled send time and its latency counts from that time (no
-  coordinated omission); 16 client threads, keep-alive.
-  (a′) the same as (a) on the copy ours just allocated (200,000 open leads: 4,000 per consultant), where
-  counting open leads against capacity is the dominant cost.
+  server (bench/_server.py) — granian wsgi, --workers 2 (one per core, as `careline run`), DEBUG off —
+  open loop at --rate leads/s for --http-seconds: each request has a scheduled send time and its
+  latency counts from that time (no coordinated omission); 16 client threads, keep-alive.
+  (a′) the same as (a) on the copy ours just allocated (200,000 open leads: 4,000 per consultant): the
+  capacity check must not grow with the open leads (it reads the counter sales.OpenLeadCount).
+  `--skip-raw` runs ours only (no ratio), for (a′) without the raw baseline.
   Goal (issue): p95 ≤ 20 ms at 50 leads/s.
 
 The machine has 2 cores shared by the client, the server, PostgreSQL and other work (pitfall P6): run
@@ -55,7 +56,6 @@ import pstats
 import queue
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -63,7 +63,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +72,8 @@ if str(ROOT) not in sys.path:
 
 import psycopg  # noqa: E402
 from psycopg import sql as pgsql  # noqa: E402
+
+from bench._server import Server  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
@@ -393,7 +394,7 @@ def child_single(params: dict[str, Any]) -> dict[str, Any]:
     if mode == "allocate":
         ids = [
             services.inquiry_receive(actor=None, data=data(i), allocate=False).inquiry.pk
-            for i in range(n + 1)
+            for i in range(n + 2)
         ]
 
         def call(i: int) -> Any:
@@ -410,26 +411,36 @@ def child_single(params: dict[str, Any]) -> dict[str, Any]:
         statements += 1
         return execute(sql, sql_params, many, context)
 
+    call(n + 1)  # warm-up (the per-process caches: system user, content types), not counted
     with connection.execute_wrapper(count):
-        call(n)  # the last one, counted and not timed
+        call(n)  # counted and not timed
     profiler = cProfile.Profile() if params.get("profile") else None
     times: list[float] = []
+    cpu: list[float] = []
     assigned = 0
     next_at = time.perf_counter()
     for i in range(n):
         next_at += 1 / rate
         if profiler:
             profiler.enable()
+        c = time.process_time()
         t = time.perf_counter()
         inquiry = call(i)
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
         if profiler:
             profiler.disable()
         assigned += inquiry.status == InquiryStatus.ASSIGNED
         pause = next_at - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-    result: dict[str, Any] = {"n": n, "assigned": assigned, "times": times, "statements": statements}
+    result: dict[str, Any] = {
+        "n": n,
+        "assigned": assigned,
+        "times": times,
+        "cpu": cpu,
+        "statements": statements,
+    }
     if profiler:
         buf = io.StringIO()
         ps = pstats.Stats(profiler, stream=buf)
@@ -552,58 +563,7 @@ def check_allocated(url: str, leads: int, consultants: int) -> dict[int, int]:
     return {pos: n for pos, _cap, n in rows}
 
 
-# --- the server and the open-loop client ---------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    port: int
-    env: dict[str, str]
-    log_path: Path
-    workers: int = 1
-    proc: subprocess.Popen[bytes] | None = None
-    _log: Any = None
-
-    def start(self) -> None:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                raise SystemExit(f"port {self.port} is already in use; pass --port")
-        self._log = self.log_path.open("wb")
-        cmd = [
-            PYTHON, "-m", "granian", "--interface", "wsgi", "careline.config.wsgi:application",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server exited with {self.proc.returncode}; see {self.log_path}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/health/")
-                ok = conn.getresponse().status == 200
-                conn.close()
-                if ok:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"server did not answer /health/ within 60 s; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.proc = None
-        if self._log:
-            self._log.close()
-            self._log = None
+# --- the open-loop client (the server: bench/_server.py) ---------------------------------------------------------------
 
 
 def post_open_loop(port: int, token: str, rate: float, seconds: float, phone_base: int) -> dict[str, Any]:
@@ -759,13 +719,20 @@ def main() -> int:
     ap.add_argument("--port", type=int, default=8797)
     ap.add_argument("--skip-single", action="store_true", help="only the queue run vs raw")
     ap.add_argument("--skip-queue", action="store_true", help="only the single-lead part")
+    ap.add_argument(
+        "--skip-raw",
+        action="store_true",
+        help="queue run: ours only (no raw baseline, no ratio) — e.g. for the single lead after it",
+    )
     ap.add_argument("--profile", action="store_true", help="cProfile of ours on one copy, then stop")
     ap.add_argument(
         "--profile-single",
         action="store_true",
         help="cProfile of inquiry_receive (intake + allocation), then stop",
     )
-    ap.add_argument("--workers", type=int, default=1, help="granian workers (1, as bench/search.py)")
+    ap.add_argument(
+        "--workers", type=int, default=2, help="granian workers (2: one per core, as `careline run`)"
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--child-params", help=argparse.SUPPRESS)
     ap.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -801,9 +768,7 @@ def main() -> int:
                 {"n": args.single, "rate": args.rate, "phone_base": 0, "mode": "receive", "profile": True},
             )
             log(out["profile"])
-            log(
-                f"inquiry_receive in-process: {fmt(summarise(out['times'], out['assigned'], out['statements']))}"
-            )
+            log(f"inquiry_receive in-process: {fmt(summarise(out))}")
             drop_database(url)
             return 0
 
@@ -822,6 +787,8 @@ def main() -> int:
             order: tuple[str, ...] = ("ours", "raw") if r % 2 == 0 else ("raw", "ours")
             if args.skip_queue:
                 order = ()
+            elif args.skip_raw:
+                order = ("ours",)
             counts: dict[str, dict[int, int]] = {}
             for which in order:
                 url = copy_database(base, scratch)
@@ -844,12 +811,10 @@ def main() -> int:
                     single = child(
                         "single", url, {"n": min(args.single, 200), "rate": args.rate, "phone_base": 0}
                     )
-                    rnd["single_after_bulk"] = summarise(
-                        single["times"], single["assigned"], single["statements"]
-                    )
+                    rnd["single_after_bulk"] = summarise(single)
                     log(f"round {r + 1} single after bulk (in-process): {fmt(rnd['single_after_bulk'])}")
                 drop_database(url)
-            if not args.skip_queue:
+            if "ours" in rnd and "raw" in rnd:
                 rnd["ratio"] = rnd["ours"]["rows_per_s"] / rnd["raw"]["rows_per_s"]
                 rnd["max_count_diff"] = max(abs(counts["ours"][p] - counts["raw"][p]) for p in counts["ours"])
                 log(
@@ -860,9 +825,7 @@ def main() -> int:
                 url = copy_database(base, scratch)
                 checkpoint(url)
                 single = child("single", url, {"n": args.single, "rate": args.rate, "phone_base": 0})
-                rnd["single_in_process"] = summarise(
-                    single["times"], single["assigned"], single["statements"]
-                )
+                rnd["single_in_process"] = summarise(single)
                 log(
                     f"round {r + 1} inquiry_allocate (in-process, fresh copy): {fmt(rnd['single_in_process'])}"
                 )
@@ -871,9 +834,7 @@ def main() -> int:
                     url,
                     {"n": args.single, "rate": args.rate, "phone_base": 1_000_000, "mode": "receive"},
                 )
-                rnd["receive_in_process"] = summarise(
-                    single["times"], single["assigned"], single["statements"]
-                )
+                rnd["receive_in_process"] = summarise(single)
                 log(
                     f"round {r + 1} inquiry_receive (in-process, fresh copy): {fmt(rnd['receive_in_process'])}"
                 )
@@ -922,21 +883,27 @@ def main() -> int:
             drop_database(with_dbname(base, scratch))
 
 
-def summarise(times: list[float], assigned: int, statements: int = 0) -> dict[str, Any]:
+def summarise(out: dict[str, Any]) -> dict[str, Any]:
+    """Wall time (what a caller waits: includes PostgreSQL and waiting for a core) and the Python process's
+    CPU time per call (the web worker's own cost; much less sensitive to the machine's other work)."""
+    times, cpu = out["times"], out.get("cpu", [])
     return {
         "n": len(times),
-        "statements": statements,
-        "assigned": assigned,
+        "statements": out["statements"],
+        "assigned": out["assigned"],
         "p50_ms": percentile(times, 50) * 1000,
         "p95_ms": percentile(times, 95) * 1000,
         "max_ms": max(times) * 1000 if times else math.nan,
+        "cpu_p50_ms": percentile(cpu, 50) * 1000,
+        "cpu_p95_ms": percentile(cpu, 95) * 1000,
     }
 
 
 def fmt(s: dict[str, Any]) -> str:
     return (
         f"n {s['n']}, assigned {s['assigned']}, {s['statements']} SQL statements each, p50 {s['p50_ms']:.1f} ms,"
-        f" p95 {s['p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms"
+        f" p95 {s['p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms; Python CPU p50 {s.get('cpu_p50_ms', math.nan):.1f}"
+        f" ms, p95 {s.get('cpu_p95_ms', math.nan):.1f} ms"
     )
 
 
@@ -984,6 +951,12 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
         row("one lead in-process p95", ["single_in_process", "p95_ms"], "ms")
         row("intake + allocation in-process p50", ["receive_in_process", "p50_ms"], "ms")
         row("intake + allocation in-process p95", ["receive_in_process", "p95_ms"], "ms")
+        row("one lead Python CPU p50", ["single_in_process", "cpu_p50_ms"], "ms")
+        row("one lead Python CPU p95", ["single_in_process", "cpu_p95_ms"], "ms")
+        row("intake + allocation Python CPU p50", ["receive_in_process", "cpu_p50_ms"], "ms")
+        row("intake + allocation Python CPU p95", ["receive_in_process", "cpu_p95_ms"], "ms")
+        row("SQL statements: one lead", ["single_in_process", "statements"], "", digits=0)
+        row("SQL statements: intake + allocation", ["receive_in_process", "statements"], "", digits=0)
         row("one lead HTTP p50", ["http", "p50_ms"], "ms")
         row("one lead HTTP p95", ["http", "p95_ms"], "ms (goal ≤ 20)")
         row("one lead HTTP p99", ["http", "p99_ms"], "ms")
@@ -996,7 +969,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
         summary["in_process_p95_ms"] = med(["single_in_process", "p95_ms"])
         summary["after_bulk_p95_ms"] = med(["single_after_bulk", "p95_ms"])
     result["summary"] = summary
-    if not args.skip_queue:
+    if summary["ratio"] == summary["ratio"]:  # not NaN: both ours and raw ran
         log(
             f"\nqueue run: ours {summary['ours_rows_per_s']:,.0f} leads/s = {summary['ratio']:.0%} of raw's"
             f" {summary['raw_rows_per_s']:,.0f} leads/s (goal ≥ 25%): {'met' if summary['ratio'] >= 0.25 else 'MISSED'}"

@@ -26,7 +26,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,8 @@ if str(ROOT) not in sys.path:
 
 import psycopg  # noqa: E402
 from psycopg import sql as pgsql  # noqa: E402
+
+from bench._server import Server  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
@@ -234,56 +235,7 @@ def draw_terms(url: str, n: int, seed: int) -> dict[str, list[str]]:
     return terms
 
 
-# --- 3. the server -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    port: int
-    env: dict[str, str]
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-    _log: Any = None
-
-    def start(self) -> None:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                raise SystemExit(f"port {self.port} is already in use; pass --port")
-        self._log = self.log_path.open("wb")
-        cmd = [
-            PYTHON, "-m", "granian", "--interface", "wsgi", "careline.config.wsgi:application",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server exited with {self.proc.returncode}; see {self.log_path}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/health/")
-                ok = conn.getresponse().status == 200
-                conn.close()
-                if ok:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"server did not answer /health/ within 60 s; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if self._log:
-            self._log.close()
-            self._log = None
+# --- 3. the API client (the server: bench/_server.py) -------------------------------------------------
 
 
 class Api:
