@@ -666,7 +666,7 @@ def _phone_pieces(value: Cell) -> list[str]:
 # --- rows ------------------------------------------------------------------------------------------
 
 
-MEMO_LIMIT = 200_000  # entries per memo of one file (names, provinces, dates, choices): bounded memory
+MEMO_LIMIT = 50_000  # entries per memo of one file (names, provinces, dates, choices): bounded memory
 
 
 def parse_rows(

@@ -48,7 +48,7 @@ COMPUTED = ("given_name", "name_folded", "given_folded", "search_text")
 _POSITION = {key: i for i, key in enumerate(MODEL_KEYS)}
 _MODEL_KEY_SET = frozenset(MODEL_KEYS)
 _WIDTH = len(MODEL_KEYS) + len(COMPUTED)
-NAME_MEMO = 200_000  # names whose computed columns one Stage remembers (names repeat a lot in real lists)
+NAME_MEMO = 50_000  # names whose computed columns one Stage remembers (names repeat a lot in real lists)
 IMPORT_DEFAULTS = {"stage": "lead", "source": "import"}
 
 
