@@ -351,31 +351,39 @@ def in_working_hours(rule: AllocationRule, now: dt.datetime) -> bool:
     return start <= local.time() < end
 
 
-_MEMBER_FIELDS = (
-    "id",
-    "rule_id",
-    "user_id",
-    "position",
-    "capacity",
-    "skills",
-    "languages",
-    "active",
-    "assigned_count",
-)
-
-
 _USER_FIELDS = tuple(
     f.attname for f in User._meta.concrete_fields if f.attname in ("id", "team_id", "branch_id", "is_active")
 )
 
 
+@dataclass(slots=True)
+class _Member:
+    """A rotation member as allocation reads it: one row of `_rotation`'s query, no model instance (a
+    rule of 50 members would cost 100 instances per lead)."""
+
+    pk: int
+    user_id: int
+    position: int
+    capacity: int | None
+    skills: list[str]
+    languages: list[str]
+    assigned_count: int
+    team_id: int | None
+    branch_id: int | None
+
+    def user(self) -> User:
+        """The consultant, with what allocation needs of them (the rest loads only if asked)."""
+        values = {"id": self.user_id, "team_id": self.team_id, "branch_id": self.branch_id, "is_active": True}
+        return User.from_db(connection.alias, _USER_FIELDS, [values[f] for f in _USER_FIELDS])
+
+
 def _rotation(
     rule: AllocationRule, now: dt.datetime, skills_for: Inquiry | None = None
-) -> tuple[Rotation, dict[int, AllocationMember]]:
+) -> tuple[Rotation, dict[int, _Member]]:
     """Load a rule's active members in one query: availability (absent now?), open leads (the counter
     the database keeps, see `sales.open_leads`: O(members) whatever the number of open leads) and what
-    allocation needs of the user (team, branch; `member.user` loads the rest only if asked)."""
-    rows = list(
+    allocation needs of the user (team, branch)."""
+    rows = (
         AllocationMember.objects.filter(rule=rule, active=True, user__is_active=True)
         .order_by("position", "id")
         .annotate(
@@ -387,21 +395,28 @@ def _rotation(
                 Absence.objects.filter(user_id=OuterRef("user_id"), starts_at__lte=now, ends_at__gt=now)
             ),
         )
-        .values_list(*_MEMBER_FIELDS, "user__team_id", "user__branch_id", "open_leads", "absent")
+        .values_list(
+            "id",
+            "user_id",
+            "position",
+            "capacity",
+            "skills",
+            "languages",
+            "assigned_count",
+            "user__team_id",
+            "user__branch_id",
+            "open_leads",
+            "absent",
+        )
     )
     working = in_working_hours(rule, now)
     state = rule.rotation or {}
     wanted = fold(skills_for.product_interest + " " + skills_for.message) if skills_for is not None else ""
     slots = []
-    members: dict[int, AllocationMember] = {}
-    n = len(_MEMBER_FIELDS)
-    for row in rows:
-        member = AllocationMember.from_db(connection.alias, _MEMBER_FIELDS, row[:n])
-        member.rule = rule
-        user = {"id": row[2], "team_id": row[n], "branch_id": row[n + 1], "is_active": True}
-        # from_db takes the values in the model's field order.
-        member.user = User.from_db(connection.alias, _USER_FIELDS, [user[f] for f in _USER_FIELDS])
-        available = working and not row[-1]
+    members: dict[int, _Member] = {}
+    for *fields, open_leads, absent in rows:
+        member = _Member(*fields)
+        available = working and not absent
         if available and skills_for is not None and member.skills:
             available = any(fold(s) in wanted for s in member.skills if s)
         if available and skills_for is not None and member.languages:
@@ -412,7 +427,7 @@ def _rotation(
                 user_id=member.user_id,
                 position=member.position,
                 capacity=member.capacity,
-                open_leads=max(row[-2], 0),
+                open_leads=max(open_leads, 0),
                 credit=float(state.get(str(member.pk), 0.0)),
                 available=available,
             )
@@ -569,9 +584,10 @@ def _allocate(
     AllocationMember.objects.filter(pk=member.pk).update(
         assigned_count=member.assigned_count + 1, last_assigned_at=now
     )
+    owner = member.user()
     _set_owner(
         inquiry,
-        member.user,
+        owner,
         reason=AssignmentReason.RULE,
         actor=None,
         rule=rule,
@@ -579,7 +595,7 @@ def _allocate(
         now=now,
         customer_locked=customer_locked,
     )
-    _notify_assigned(inquiry, member.user)  # same transaction: no notice for a rolled-back assignment
+    _notify_assigned(inquiry, owner)  # same transaction: no notice for a rolled-back assignment
 
 
 @dataclass
@@ -717,8 +733,9 @@ def _allocate_batch(
     for member_pk, n in per_member.items():
         member = members[member_pk]
         member.assigned_count += n
-        member.last_assigned_at = now
-        changed.append(member)
+        changed.append(
+            AllocationMember(pk=member_pk, assigned_count=member.assigned_count, last_assigned_at=now)
+        )
         stats.per_user[member.user_id] = stats.per_user.get(member.user_id, 0) + n
     AllocationMember.objects.bulk_update(changed, ["assigned_count", "last_assigned_at"])
     stats.assigned += len(picks)
@@ -739,7 +756,7 @@ def _pg_array(values: Iterable[int | None]) -> str:
 
 def _write_assignments(
     rule: AllocationRule,
-    picks: list[tuple[int, int, AllocationMember]],
+    picks: list[tuple[int, int, _Member]],
     now: dt.datetime,
     users: dict[int, User],
 ) -> None:
