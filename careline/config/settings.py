@@ -310,7 +310,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("CARELINE_LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": "WARNING"}},
+    # The worker's periodic tasks run every minute: log only what goes wrong. A handler on "huey" also stops
+    # run_huey from adding its own (which printed every line twice).
+    "loggers": {
+        "huey": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.tasks": {"level": "WARNING"},
+    },
 }
 
 # --- Careline ----------------------------------------------------------------------------------------

@@ -20,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--workers", type=int, default=2, help="Web worker processes (granian)")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=int(os.environ.get("WEB_THREADS", "0")) or min(8, 2 * (os.cpu_count() or 1) + 1),
+            help="Threads per web worker = requests at once = DB connections (default 2 x cores + 1, at most 8)",
+        )
         parser.add_argument("--no-worker", action="store_true", help="Do not start the background worker")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -40,6 +46,9 @@ class Command(BaseCommand):
             web_cmd = [
                 python, "-m", "granian", "--interface", "wsgi", "careline.config.wsgi:application",
                 "--host", host, "--port", str(port), "--workers", str(options["workers"]),
+                # Threads per worker = requests served at once = database connections per worker (granian's
+                # default of hundreds would exhaust PostgreSQL's max_connections under a burst).
+                "--blocking-threads", str(options["threads"]),
             ]  # fmt: skip
         procs = [subprocess.Popen(web_cmd, env=env)]
         if not options["no_worker"]:
