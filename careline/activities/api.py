@@ -20,19 +20,11 @@ from careline.activities.schemas import (
     EmailTemplatePatch,
 )
 from careline.api.auth import AuthedRequest
+from careline.api.responses import ERRORS
 from careline.api.types import IsoDate
-from careline.customers.schemas import ErrorOut
 
 router = Router(tags=["activities"])
 
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
 KindFilter = Literal["", "call", "email", "meeting", "proposal", "offer", "note", "follow_up"]
 
 

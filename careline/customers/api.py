@@ -9,7 +9,7 @@ from ninja import Field as NField
 from ninja import Query, Router, Schema, Status
 
 from careline.api.auth import AuthedRequest
-from careline.core.errors import ApplicationError
+from careline.api.responses import ERRORS, etag, if_match_version
 from careline.customers import selectors, services
 from careline.customers.schemas import (
     AuditEventOut,
@@ -45,14 +45,6 @@ SourceFilter = Literal[
     "other",
 ]
 SortKey = Literal["", "name", "-name", "created", "-created", "-updated"]
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
 
 
 class ListQuery(Schema):
@@ -93,20 +85,6 @@ class JobStartedOut(Schema):
 
 def _filters(query: ListQuery) -> selectors.CustomerFilters:
     return selectors.CustomerFilters.from_data(query)
-
-
-def _etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def _if_match_version(request: AuthedRequest) -> int | None:
-    header = request.headers.get("If-Match", "").strip()
-    if not header or header == "*":
-        return None
-    value = header.removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise ApplicationError("invalid_if_match", "If-Match must be the ETag returned by GET.", status=400)
-    return int(value)
 
 
 def _payload(data: Schema) -> tuple[dict[str, Any], bool]:
@@ -159,7 +137,7 @@ def create_customer(request: AuthedRequest, response: HttpResponse, payload: Cus
     data, allow = _payload(payload)
     customer = services.customer_create(actor=request.auth, data=data, allow_duplicate=allow)
     customer = selectors.customer_get(actor=request.auth, customer_id=customer.pk)
-    response["ETag"] = _etag(customer.version)
+    response["ETag"] = etag(customer.version)
     return Status(201, customer)
 
 
@@ -197,7 +175,7 @@ def merge_exact_duplicates(request: AuthedRequest) -> Any:
 @router.get("/{int:customer_id}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
 def get_customer(request: AuthedRequest, response: HttpResponse, customer_id: int) -> Any:
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
-    response["ETag"] = _etag(customer.version)
+    response["ETag"] = etag(customer.version)
     return customer
 
 
@@ -214,11 +192,11 @@ def patch_customer(
         actor=request.auth,
         customer_id=customer_id,
         data=data,
-        expected_version=_if_match_version(request),
+        expected_version=if_match_version(request),
         allow_duplicate=allow,
     )
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
-    response["ETag"] = _etag(customer.version)
+    response["ETag"] = etag(customer.version)
     return customer
 
 
@@ -250,7 +228,7 @@ def merge_customer(request: AuthedRequest, response: HttpResponse, customer_id: 
         actor=request.auth, survivor_id=customer_id, other_id=payload.other_id, fields=payload.fields
     )
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
-    response["ETag"] = _etag(customer.version)
+    response["ETag"] = etag(customer.version)
     return customer
 
 

@@ -12,6 +12,7 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from careline.api.auth import AuthedRequest
+from careline.api.responses import error_responses
 from careline.core.errors import ValidationFailed
 from careline.customers.schemas import ErrorOut
 from careline.imports import services
@@ -23,7 +24,7 @@ from careline.imports.schemas import JobOut, JobStarted, PreviewOut
 
 router = Router(tags=["imports"])
 jobs_router = Router(tags=["jobs"])
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS = error_responses(400, 401, 403, 404, 422)
 
 
 def parse_mapping(raw: str | None, headers: list[str] | None = None) -> list[str] | None:

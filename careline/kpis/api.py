@@ -8,8 +8,8 @@ from ninja import Field as NField
 from ninja import Query, Router, Schema, Status
 
 from careline.api.auth import AuthedRequest
+from careline.api.responses import ERRORS
 from careline.api.types import IsoDate
-from careline.customers.schemas import ErrorOut
 from careline.kpis import selectors, services
 from careline.kpis.pace import local_today
 from careline.kpis.schemas import (
@@ -26,15 +26,6 @@ from careline.kpis.schemas import (
 )
 
 quotas_router = Router(tags=["quotas"])
-
-ERRORS: dict[int, Any] = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    422: ErrorOut,
-}
 
 
 class ProgressQuery(Schema):
