@@ -8,11 +8,11 @@ One `helpdesk` command with a sub-parser per action: add a new action as one `su
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
+from careline.cli.poll_email import add_poll_email_arguments, poll_email
 from careline.core import context
 
 
@@ -26,8 +26,7 @@ class Command(BaseCommand):
         poll = sub.add_parser(
             "poll-email", help="Read new messages of the helpdesk IMAP inboxes into tickets"
         )
-        poll.add_argument("--mailbox", help="Only this mailbox (its name; default: every active one)")
-        poll.add_argument("--json", action="store_true", help="Print the result as JSON")
+        add_poll_email_arguments(poll)
 
     def handle(self, *args: Any, **options: Any) -> None:
         token = context.activate(context.RequestContext(source="cli"))
@@ -40,22 +39,12 @@ class Command(BaseCommand):
         from careline.helpdesk.mail import helpdesk_mailbox_poll, helpdesk_mailboxes_poll_all
         from careline.helpdesk.models import HelpdeskMailbox
 
-        if options.get("mailbox"):
-            mailbox = HelpdeskMailbox.objects.filter(name=options["mailbox"]).first()
-            if mailbox is None:
-                raise CommandError(f"No helpdesk mailbox named {options['mailbox']!r}.")
-            results = {mailbox.name: helpdesk_mailbox_poll(mailbox)}
-        else:
-            results = helpdesk_mailboxes_poll_all()
-        if options.get("json"):
-            data = {name: r.as_dict() for name, r in results.items()}
-            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
-            return
-        if not results:
-            self.stdout.write("No active helpdesk mailbox.")
-        for name, r in results.items():
-            self.stdout.write(
-                f"{name}: {r.new} new, {r.threaded} threaded, {r.skipped} skipped, {r.errors} errors"
-            )
-            for message in r.messages:
-                self.stdout.write(f"  {message}")
+        poll_email(
+            self,
+            options,
+            mailbox_model=HelpdeskMailbox,
+            poll_one=helpdesk_mailbox_poll,
+            poll_all=helpdesk_mailboxes_poll_all,
+            kind="helpdesk mailbox",
+            summary=lambda r: f"{r.new} new, {r.threaded} threaded, {r.skipped} skipped, {r.errors} errors",
+        )

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from careline.cli.poll_email import add_poll_email_arguments, poll_email
 from careline.core import context
 
 
@@ -27,8 +28,7 @@ class Command(BaseCommand):
         )
         allocate.add_argument("--json", action="store_true", help="Print the result as JSON")
         poll = sub.add_parser("poll-email", help="Read new messages of the IMAP mailboxes into inquiries")
-        poll.add_argument("--mailbox", help="Only this mailbox (its name; default: every active one)")
-        poll.add_argument("--json", action="store_true", help="Print the result as JSON")
+        add_poll_email_arguments(poll)
 
     def handle(self, *args: Any, **options: Any) -> None:
         token = context.activate(context.RequestContext(source="cli"))
@@ -61,25 +61,15 @@ class Command(BaseCommand):
     # --- poll-email --------------------------------------------------------------------------------
 
     def handle_poll_email(self, options: dict[str, Any]) -> None:
-        from django.core.management.base import CommandError
-
         from careline.sales.mail import mailbox_poll, mailboxes_poll_all
         from careline.sales.models import Mailbox
 
-        if options.get("mailbox"):
-            mailbox = Mailbox.objects.filter(name=options["mailbox"]).first()
-            if mailbox is None:
-                raise CommandError(f"No mailbox named {options['mailbox']!r}.")
-            results = {mailbox.name: mailbox_poll(mailbox)}
-        else:
-            results = mailboxes_poll_all()
-        if options.get("json"):
-            data = {name: r.as_dict() for name, r in results.items()}
-            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
-            return
-        if not results:
-            self.stdout.write("No active mailbox.")
-        for name, r in results.items():
-            self.stdout.write(f"{name}: {r.new} new, {r.skipped} skipped, {r.errors} errors")
-            for message in r.messages:
-                self.stdout.write(f"  {message}")
+        poll_email(
+            self,
+            options,
+            mailbox_model=Mailbox,
+            poll_one=mailbox_poll,
+            poll_all=mailboxes_poll_all,
+            kind="mailbox",
+            summary=lambda r: f"{r.new} new, {r.skipped} skipped, {r.errors} errors",
+        )
