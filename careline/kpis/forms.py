@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -11,68 +10,29 @@ from django.utils.translation import gettext_lazy as _
 from careline.accounts.choices import RoleCode
 from careline.kpis.choices import Period, QuotaKind
 from careline.kpis.models import Quota
-
-# Dates are typed day first (ARCHITECTURE §5) whatever the UI language; ISO is accepted too.
-DATE_INPUT_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"]
-
-
-def _date_field(label: Any) -> forms.DateField:
-    return forms.DateField(
-        required=False,
-        label=label,
-        input_formats=DATE_INPUT_FORMATS,
-        widget=forms.DateInput(
-            format="%d/%m/%Y",
-            attrs={
-                "placeholder": "dd/mm/yyyy",
-                "class": "form-control form-control-sm",
-                "inputmode": "numeric",
-            },
-        ),
-    )
-
-
-def _select(choices: Any = ()) -> forms.Select:
-    return forms.Select(choices=choices, attrs={"class": "form-select form-select-sm"})
-
-
-def _id_field(label: Any) -> forms.IntegerField:
-    """An id picked from a select; ids outside the choices reach the selector, which answers 404."""
-    return forms.IntegerField(required=False, min_value=1, max_value=2**62, label=label, widget=_select())
-
-
-def _set_choices(field: forms.Field, choices: list[tuple[Any, Any]]) -> None:
-    field.widget.choices = choices  # type: ignore[attr-defined]
+from careline.web.forms import DateRangeForm, date_field, id_field, set_choices, small_select
 
 
 class BoardFilterForm(forms.Form):
-    team = _id_field(_("Team"))
-    branch = _id_field(_("Branch"))
-    date = _date_field(_("Date"))
+    team = id_field(_("Team"))
+    branch = id_field(_("Branch"))
+    date = date_field(_("Date"))
 
     def __init__(self, *args: Any, teams: Any = (), branches: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_choices(self.fields["team"], [("", _("All teams"))] + [(t.pk, str(t)) for t in teams])
-        _set_choices(self.fields["branch"], [("", _("All branches"))] + [(b.pk, str(b)) for b in branches])
+        set_choices(self.fields["team"], [("", _("All teams"))] + [(t.pk, str(t)) for t in teams])
+        set_choices(self.fields["branch"], [("", _("All branches"))] + [(b.pk, str(b)) for b in branches])
 
 
-class CallFilterForm(forms.Form):
-    user = _id_field(_("Person"))
-    team = _id_field(_("Team"))
-    start = _date_field(_("From"))
-    end = _date_field(_("To"))
+class CallFilterForm(DateRangeForm):
+    user = id_field(_("Person"))
+    team = id_field(_("Team"))
+    field_order = ["user", "team", "start", "end"]
 
     def __init__(self, *args: Any, people: Any = (), teams: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_choices(self.fields["user"], [("", _("Everyone I can see"))] + [(u.pk, str(u)) for u in people])
-        _set_choices(self.fields["team"], [("", _("All teams"))] + [(t.pk, str(t)) for t in teams])
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
-            self.add_error("end", _("The end date is before the start date."))
-        return data
+        set_choices(self.fields["user"], [("", _("Everyone I can see"))] + [(u.pk, str(u)) for u in people])
+        set_choices(self.fields["team"], [("", _("All teams"))] + [(t.pk, str(t)) for t in teams])
 
 
 APPLIES_TO = [("role", _("Everyone in a role")), ("person", _("One person"))]
@@ -81,8 +41,10 @@ APPLIES_TO = [("role", _("Everyone in a role")), ("person", _("One person"))]
 class QuotaForm(forms.Form):
     """Create or edit a quota: what it counts, how many per period, and for whom."""
 
-    kind = forms.ChoiceField(label=_("Counts"), choices=QuotaKind.choices, widget=_select())
-    period = forms.ChoiceField(label=_("Per"), choices=Period.choices, initial=Period.DAY, widget=_select())
+    kind = forms.ChoiceField(label=_("Counts"), choices=QuotaKind.choices, widget=small_select())
+    period = forms.ChoiceField(
+        label=_("Per"), choices=Period.choices, initial=Period.DAY, widget=small_select()
+    )
     target = forms.IntegerField(
         label=_("Target (at least)"),
         min_value=1,
@@ -96,13 +58,13 @@ class QuotaForm(forms.Form):
         widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
     )
     role = forms.ChoiceField(
-        label=_("Role"), required=False, choices=[("", "—"), *RoleCode.choices], widget=_select()
+        label=_("Role"), required=False, choices=[("", "—"), *RoleCode.choices], widget=small_select()
     )
     team = forms.TypedChoiceField(
-        label=_("Only in team"), required=False, coerce=int, empty_value=None, widget=_select()
+        label=_("Only in team"), required=False, coerce=int, empty_value=None, widget=small_select()
     )
     user = forms.TypedChoiceField(
-        label=_("Person"), required=False, coerce=int, empty_value=None, widget=_select()
+        label=_("Person"), required=False, coerce=int, empty_value=None, widget=small_select()
     )
     active = forms.BooleanField(
         label=_("Active"),

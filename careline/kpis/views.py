@@ -5,13 +5,11 @@ Thin adapters: parse the request, call kpis.selectors / kpis.services, render.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -25,23 +23,9 @@ from careline.kpis.choices import Period, QuotaKind
 from careline.kpis.forms import BoardFilterForm, CallFilterForm, QuotaForm
 from careline.kpis.pace import WORKDAY_END, WORKDAY_START, local_today
 from careline.kpis.selectors import KIND_ORDER, OBJECT_TYPE, PERIOD_ORDER
+from careline.web.decorators import application_errors
 
 REFRESH_SECONDS = 30
-
-
-def _application_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """NotFound → 404 page, PermissionDenied → 403, like the rest of the web UI."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except PermissionDenied as exc:
-            return HttpResponseForbidden(exc.message)
-
-    return wrapper
 
 
 def _rules_context() -> dict[str, Any]:
@@ -53,7 +37,7 @@ def _rules_context() -> dict[str, Any]:
 
 @login_required
 @require_GET
-@_application_errors
+@application_errors
 def my_bars(request: HttpRequest) -> HttpResponse:
     """The logged-in user's quota bars for today. "My day" loads it with
     `hx-get="{% url 'kpis:my_bars' %}" hx-trigger="load, every 30s, activity-logged from:body"`."""
@@ -74,7 +58,7 @@ def _columns(rows: list[selectors.BoardRow]) -> list[tuple[str, str, str]]:
 
 @login_required
 @require_GET
-@_application_errors
+@application_errors
 def board(request: HttpRequest) -> HttpResponse:
     actor: Any = request.user
     selectors.require_view(actor)
@@ -163,7 +147,7 @@ def _save_errors(form: QuotaForm, exc: ApplicationError) -> None:
 
 
 @login_required
-@_application_errors
+@application_errors
 def quota_list(request: HttpRequest) -> HttpResponse:
     """GET: the quotas the user can see and, with the configure permission, a form to add one."""
     actor: Any = request.user
@@ -189,7 +173,7 @@ def quota_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_application_errors
+@application_errors
 def quota_edit(request: HttpRequest, quota_id: int) -> HttpResponse:
     actor: Any = request.user
     quota = selectors.quota_get(actor=actor, quota_id=quota_id)
@@ -212,7 +196,7 @@ def quota_edit(request: HttpRequest, quota_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@_application_errors
+@application_errors
 def quota_delete(request: HttpRequest, quota_id: int) -> HttpResponse:
     services.quota_delete(actor=request.user, quota_id=quota_id)
     messages.success(request, _("Quota deleted."))
@@ -245,7 +229,7 @@ def _chart_data(result: selectors.CallAnalysis) -> dict[str, Any]:
 
 @login_required
 @require_GET
-@_application_errors
+@application_errors
 def calls(request: HttpRequest) -> HttpResponse:
     actor: Any = request.user
     selectors.require_view(actor)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
@@ -11,55 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from careline.customers.choices import Source, Stage
 from careline.surveys.choices import InvitationChannel, SurveyKind, Trigger
+from careline.web.forms import DateRangeForm, id_field, set_choices, small_select
 
-DATE_INPUT_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"]
 BANDS = [
     ("", _("All answers")),
     ("promoter", _("Promoters / satisfied")),
     ("passive", _("Passives / neutral")),
     ("detractor", _("Detractors / unhappy")),
 ]
-
-
-def _date_field(label: Any) -> forms.DateField:
-    return forms.DateField(
-        required=False,
-        label=label,
-        input_formats=DATE_INPUT_FORMATS,
-        widget=forms.DateInput(
-            format="%d/%m/%Y",
-            attrs={
-                "placeholder": "dd/mm/yyyy",
-                "class": "form-control form-control-sm",
-                "inputmode": "numeric",
-            },
-        ),
-    )
-
-
-def _select(choices: Any = ()) -> forms.Select:
-    return forms.Select(choices=choices, attrs={"class": "form-select form-select-sm"})
-
-
-def _id_field(label: Any, *, hidden: bool = False) -> forms.IntegerField:
-    widget: forms.Widget = forms.HiddenInput() if hidden else _select()
-    return forms.IntegerField(required=False, min_value=1, max_value=2**62, label=label, widget=widget)
-
-
-def _set_choices(field: forms.Field, choices: list[tuple[Any, Any]]) -> None:
-    field.widget.choices = choices  # type: ignore[attr-defined]
-
-
-class _RangeForm(forms.Form):
-    start = _date_field(_("From"))
-    end = _date_field(_("To"))
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
-            self.add_error("end", _("The end date is before the start date."))
-        return data
 
 
 RESULT_KINDS = [
@@ -70,40 +28,40 @@ RESULT_KINDS = [
 ]
 
 
-class ResultsFilterForm(_RangeForm):
+class ResultsFilterForm(DateRangeForm):
     kind = forms.ChoiceField(
-        label=_("Survey kind"), choices=RESULT_KINDS, required=False, widget=_select(RESULT_KINDS)
+        label=_("Survey kind"), choices=RESULT_KINDS, required=False, widget=small_select(RESULT_KINDS)
     )
-    survey = _id_field(_("Survey"))
-    team = _id_field(_("Team"))
+    survey = id_field(_("Survey"))
+    team = id_field(_("Team"))
     field_order = ["kind", "survey", "team", "start", "end"]
 
     def __init__(self, *args: Any, surveys: Any = (), teams: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_choices(
+        set_choices(
             self.fields["survey"], [("", _("All surveys of this kind"))] + [(s.pk, s.name) for s in surveys]
         )
-        _set_choices(self.fields["team"], [("", _("All teams"))] + [(t.pk, str(t)) for t in teams])
+        set_choices(self.fields["team"], [("", _("All teams"))] + [(t.pk, str(t)) for t in teams])
 
 
-class ResponseFilterForm(_RangeForm):
+class ResponseFilterForm(DateRangeForm):
     kind = forms.ChoiceField(
         label=_("Survey kind"),
         required=False,
         choices=[("", _("All kinds")), *RESULT_KINDS],
-        widget=_select(),
+        widget=small_select(),
     )
-    survey = _id_field(_("Survey"))
-    band = forms.ChoiceField(label=_("Answer"), required=False, choices=BANDS, widget=_select())
+    survey = id_field(_("Survey"))
+    band = forms.ChoiceField(label=_("Answer"), required=False, choices=BANDS, widget=small_select())
     channel = forms.ChoiceField(
         label=_("Channel"),
         required=False,
         choices=[("", _("All channels")), *InvitationChannel.choices],
-        widget=_select(),
+        widget=small_select(),
     )
-    team = _id_field(_("Team"))
-    customer = _id_field(_("Customer"), hidden=True)
-    ticket = _id_field(_("Ticket"), hidden=True)
+    team = id_field(_("Team"))
+    customer = id_field(_("Customer"), hidden=True)
+    ticket = id_field(_("Ticket"), hidden=True)
     with_reason = forms.BooleanField(
         label=_("With a reason only"),
         required=False,
@@ -127,8 +85,8 @@ class ResponseFilterForm(_RangeForm):
         self.fields["kind"].widget.choices = self.fields["kind"].choices  # type: ignore[attr-defined]
         self.fields["band"].widget.choices = self.fields["band"].choices  # type: ignore[attr-defined]
         self.fields["channel"].widget.choices = self.fields["channel"].choices  # type: ignore[attr-defined]
-        _set_choices(self.fields["survey"], [("", _("All surveys"))] + [(s.pk, s.name) for s in surveys])
-        _set_choices(self.fields["team"], [("", _("All teams"))] + [(t.pk, str(t)) for t in teams])
+        set_choices(self.fields["survey"], [("", _("All surveys"))] + [(s.pk, s.name) for s in surveys])
+        set_choices(self.fields["team"], [("", _("All teams"))] + [(t.pk, str(t)) for t in teams])
 
 
 _SCALE = re.compile(r"^scale\s*(\d{1,2})\s*[-–]\s*(\d{1,2})$", re.IGNORECASE)

@@ -6,13 +6,11 @@ The public page customers answer on lives in surveys/public_views.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,23 +24,9 @@ from careline.surveys import selectors, services
 from careline.surveys.choices import InvitationChannel, SurveyKind
 from careline.surveys.forms import InviteForm, RecordForm, ResponseFilterForm, ResultsFilterForm, SurveyForm
 from careline.surveys.selectors import OBJECT_TYPE
+from careline.web.decorators import application_errors
 
 PAGE_SIZE = 50
-
-
-def _application_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """NotFound → 404 page, PermissionDenied → 403, like the rest of the web UI."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except PermissionDenied as exc:
-            return HttpResponseForbidden(exc.message)
-
-    return wrapper
 
 
 def _require(actor: Any, action: str) -> None:
@@ -102,7 +86,7 @@ def _score_label(kind: str) -> str:
 
 @login_required
 @require_GET
-@_application_errors
+@application_errors
 def results(request: HttpRequest) -> HttpResponse:
     actor: Any = request.user
     _require(actor, Action.VIEW)
@@ -143,7 +127,7 @@ def results(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-@_application_errors
+@application_errors
 def responses(request: HttpRequest) -> HttpResponse:
     actor: Any = request.user
     _require(actor, Action.VIEW)
@@ -197,7 +181,7 @@ def responses(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-@_application_errors
+@application_errors
 def survey_list(request: HttpRequest) -> HttpResponse:
     actor: Any = request.user
     _require(actor, Action.VIEW)
@@ -234,7 +218,7 @@ def _survey_form_page(request: HttpRequest, survey: Any | None) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@_application_errors
+@application_errors
 def survey_create(request: HttpRequest) -> HttpResponse:
     _require(request.user, Action.CONFIGURE)
     return _survey_form_page(request, None)
@@ -242,7 +226,7 @@ def survey_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@_application_errors
+@application_errors
 def survey_edit(request: HttpRequest, survey_id: int) -> HttpResponse:
     survey = selectors.survey_get(actor=request.user, survey_id=survey_id)
     _require(request.user, Action.CONFIGURE)
@@ -286,7 +270,7 @@ def _record_context(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@_application_errors
+@application_errors
 def record(request: HttpRequest) -> HttpResponse:
     """Record an answer the customer gave on the phone: `?customer=<id>&ticket=<id>` (from the ticket or
     the customer card)."""
@@ -341,7 +325,7 @@ def record(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-@_application_errors
+@application_errors
 def invite(request: HttpRequest) -> HttpResponse:
     """Create an invitation from the "record" page: by email, or a link to copy into Zalo/SMS."""
     actor: Any = request.user
@@ -381,7 +365,7 @@ def invite(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-@_application_errors
+@application_errors
 def invitation(request: HttpRequest, invitation_id: int) -> HttpResponse:
     actor: Any = request.user
     found = selectors.invitation_get(actor=actor, invitation_id=invitation_id)
