@@ -58,6 +58,15 @@ def _customer_or_404(request: HttpRequest, customer_id: int) -> Customer:
         raise Http404(exc.message) from exc
 
 
+def _customer_to_log(request: HttpRequest, customer_id: int) -> Customer:
+    """The customer an activity is logged on: 404 when out of scope, 403 (through `_forbidden_on_error`)
+    without the add permission."""
+    customer = _customer_or_404(request, customer_id)
+    if not request.user.allows(OBJECT_TYPE, Action.ADD):
+        raise _Forbidden()
+    return customer
+
+
 def _forbidden(message: str = "") -> HttpResponse:
     return HttpResponseForbidden(message or _("You do not have permission to do this."))
 
@@ -205,9 +214,7 @@ def timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
 @_forbidden_on_error
 def log(request: HttpRequest, customer_id: int) -> HttpResponse:
     """The card's log bar: one click per call outcome, or the quick forms of the other kinds."""
-    customer = _customer_or_404(request, customer_id)
-    if not request.user.allows(OBJECT_TYPE, Action.ADD):
-        return _forbidden()
+    customer = _customer_to_log(request, customer_id)
     form = LogForm(request.POST)
     panel = request.POST.get("kind", "")
     activity = None
@@ -228,9 +235,7 @@ def log(request: HttpRequest, customer_id: int) -> HttpResponse:
 @_forbidden_on_error
 def email(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Send an email from Careline (template or written), or just log one sent elsewhere."""
-    customer = _customer_or_404(request, customer_id)
-    if not request.user.allows(OBJECT_TYPE, Action.ADD):
-        return _forbidden()
+    customer = _customer_to_log(request, customer_id)
     form = EmailForm(request.POST)
     activity: Activity | None = None
     errors: dict[str, list[str]]
@@ -276,11 +281,10 @@ def email(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@_forbidden_on_error
 def email_preview(request: HttpRequest, customer_id: int) -> HttpResponse:
     """The subject and message of a template filled in for this customer (the email form's fields)."""
-    customer = _customer_or_404(request, customer_id)
-    if not request.user.allows(OBJECT_TYPE, Action.ADD):
-        return _forbidden()
+    customer = _customer_to_log(request, customer_id)
     subject = body = ""
     raw = request.GET.get("template_id", "")
     if raw.isdigit():
@@ -379,9 +383,7 @@ def _section_events(response: HttpResponse, section: str) -> HttpResponse:
 @_forbidden_on_error
 def quick_call(request: HttpRequest, customer_id: int) -> HttpResponse:
     """One click on a call outcome in a "My day" row: log the call, update the row in place."""
-    customer = _customer_or_404(request, customer_id)
-    if not request.user.allows(OBJECT_TYPE, Action.ADD):
-        return _forbidden()
+    customer = _customer_to_log(request, customer_id)
     form = QuickCallForm(request.POST)
     row, section = _row_and_section(request)
     activity = None

@@ -43,6 +43,7 @@ from careline.sales.models import AllocationRule, Inquiry
 from careline.sales.selectors import OBJECT_TYPE, InquiryFilters
 from careline.sales.tasks import leads_queue_run
 from careline.vn import province_by_code
+from careline.web.decorators import application_errors
 
 CLOSED_STATUSES = (InquiryStatus.CLOSED, InquiryStatus.SPAM)
 STATUS_BADGES: dict[str, str] = {
@@ -504,13 +505,9 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@application_errors
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
-    try:
-        services.rule_delete(actor=_user(request), rule_id=rule_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except PermissionDenied as exc:
-        return _forbidden(exc.message)
+    services.rule_delete(actor=_user(request), rule_id=rule_id)
     messages.success(request, _("Rule deleted."))
     return redirect("sales:rules")
 
@@ -582,12 +579,8 @@ def absences(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@application_errors
 def absence_delete(request: HttpRequest, absence_id: int) -> HttpResponse:
-    try:
-        services.absence_delete(actor=_user(request), absence_id=absence_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except PermissionDenied as exc:
-        return _forbidden(exc.message)
+    services.absence_delete(actor=_user(request), absence_id=absence_id)
     messages.success(request, _("Absence deleted."))
     return redirect("sales:absences")
