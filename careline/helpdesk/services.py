@@ -1791,6 +1791,35 @@ def _configure(actor: User) -> None:
     require_action(actor, OBJECT_TYPE, Action.CONFIGURE)
 
 
+def _save_audited(
+    actor: User,
+    obj: Any,
+    *,
+    before: Mapping[str, Any],
+    fields: Sequence[str],
+    extra_changes: Mapping[str, Any] | None = None,
+) -> None:
+    """Save a settings record and audit it: created when there was nothing `before`, else updated, with
+    the diff of `fields` (plus `extra_changes`)."""
+    obj.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE if before else AuditAction.CREATE,
+        obj=obj,
+        changes={**diff(before, {f: getattr(obj, f) for f in fields}), **(extra_changes or {})},
+    )
+
+
+def _settings_delete(actor: User, model: Any, pk: int, not_found: str) -> None:
+    """Delete a settings record (audited first); NotFound with `not_found` when there is none."""
+    _configure(actor)
+    obj = model.objects.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound(not_found)
+    audit_record(actor=actor, action=AuditAction.DELETE, obj=obj)
+    obj.delete()
+
+
 def _clean_skills(skills: Any) -> list[str]:
     if skills is None:
         return []
@@ -1907,13 +1936,7 @@ def category_update(*, actor: User, category_id: int, data: Mapping[str, Any]) -
         raise ValidationFailed({k: [_("This field cannot be set.")] for k in sorted(unknown)})
     before = {f: getattr(category, f) for f in CATEGORY_FIELDS}
     _category_apply(category, data)
-    category.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        obj=category,
-        changes=diff(before, {f: getattr(category, f) for f in CATEGORY_FIELDS}),
-    )
+    _save_audited(actor, category, before=before, fields=CATEGORY_FIELDS)
     return category
 
 
@@ -1999,25 +2022,13 @@ def sla_policy_save(*, actor: User, data: Mapping[str, Any], policy_id: int | No
             policy.full_clean(exclude=["category"])
         except DjangoValidationError as exc:
             raise ValidationFailed(exc.message_dict) from exc
-        policy.save()
-        after = {f: getattr(policy, f) for f in POLICY_FIELDS}
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE if before else AuditAction.CREATE,
-            obj=policy,
-            changes=diff(before, after),
-        )
+        _save_audited(actor, policy, before=before, fields=POLICY_FIELDS)
     return policy
 
 
 @transaction.atomic
 def sla_policy_delete(*, actor: User, policy_id: int) -> None:
-    _configure(actor)
-    policy = SlaPolicy.objects.filter(pk=policy_id).first()
-    if policy is None:
-        raise NotFound(_("SLA policy not found."))
-    audit_record(actor=actor, action=AuditAction.DELETE, obj=policy)
-    policy.delete()
+    _settings_delete(actor, SlaPolicy, policy_id, _("SLA policy not found."))
 
 
 SCHEDULE_FIELDS = (
@@ -2093,24 +2104,13 @@ def schedule_save(*, actor: User, data: Mapping[str, Any], schedule_id: int | No
                 errors["intervals"] = [_("Not a usable schedule: %(why)s") % {"why": exc}]
         if errors:
             raise ValidationFailed(errors)
-        schedule.save()
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE if before else AuditAction.CREATE,
-            obj=schedule,
-            changes=diff(before, {f: getattr(schedule, f) for f in SCHEDULE_FIELDS}),
-        )
+        _save_audited(actor, schedule, before=before, fields=SCHEDULE_FIELDS)
     return schedule
 
 
 @transaction.atomic
 def schedule_delete(*, actor: User, schedule_id: int) -> None:
-    _configure(actor)
-    schedule = WorkSchedule.objects.filter(pk=schedule_id).first()
-    if schedule is None:
-        raise NotFound(_("Work schedule not found."))
-    audit_record(actor=actor, action=AuditAction.DELETE, obj=schedule)
-    schedule.delete()
+    _settings_delete(actor, WorkSchedule, schedule_id, _("Work schedule not found."))
 
 
 def _clean_reply(data: Mapping[str, Any]) -> tuple[str, str]:
@@ -2128,6 +2128,9 @@ def _clean_reply(data: Mapping[str, Any]) -> tuple[str, str]:
     if errors:
         raise ValidationFailed(errors)
     return title, body
+
+
+PLAYBOOK_FIELDS = ("steps", "involve", "active")
 
 
 def playbook_save(
@@ -2172,17 +2175,19 @@ def playbook_save(
         if errors:
             raise ValidationFailed(errors)
         playbook = Playbook.objects.select_for_update().filter(category=category).first()
-        before = (
-            {"steps": playbook.steps, "involve": playbook.involve, "active": playbook.active}
-            if playbook
-            else {}
-        )
+        before = {f: getattr(playbook, f) for f in PLAYBOOK_FIELDS} if playbook else {}
         if playbook is None:
             playbook = Playbook(category=category)
         playbook.steps = clean_steps
         playbook.involve = involve_text
         playbook.active = active
-        playbook.save()
+        _save_audited(
+            actor,
+            playbook,
+            before=before,
+            fields=PLAYBOOK_FIELDS,
+            extra_changes={"canned_replies": [None, [t for t, _b in replies]]},
+        )
         existing = {fold(r.title): r for r in CannedReply.objects.filter(category=category)}
         keep: list[int] = []
         for title, body in replies:
@@ -2195,28 +2200,12 @@ def playbook_save(
             keep.append(reply.pk)
         if replies:
             CannedReply.objects.filter(category=category).exclude(pk__in=keep).delete()
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE if before else AuditAction.CREATE,
-            obj=playbook,
-            changes={
-                **diff(
-                    before, {"steps": playbook.steps, "involve": playbook.involve, "active": playbook.active}
-                ),
-                "canned_replies": [None, [t for t, _b in replies]],
-            },
-        )
     return playbook
 
 
 @transaction.atomic
 def playbook_delete(*, actor: User, playbook_id: int) -> None:
-    _configure(actor)
-    playbook = Playbook.objects.filter(pk=playbook_id).first()
-    if playbook is None:
-        raise NotFound(_("Playbook not found."))
-    audit_record(actor=actor, action=AuditAction.DELETE, obj=playbook)
-    playbook.delete()
+    _settings_delete(actor, Playbook, playbook_id, _("Playbook not found."))
 
 
 REPLY_FIELDS = ("title", "body", "category_id", "language", "active")
@@ -2253,24 +2242,13 @@ def canned_reply_save(*, actor: User, data: Mapping[str, Any], reply_id: int | N
             reply.language = language
         if "active" in data:
             reply.active = bool(data["active"])
-        reply.save()
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE if before else AuditAction.CREATE,
-            obj=reply,
-            changes=diff(before, {f: getattr(reply, f) for f in REPLY_FIELDS}),
-        )
+        _save_audited(actor, reply, before=before, fields=REPLY_FIELDS)
     return reply
 
 
 @transaction.atomic
 def canned_reply_delete(*, actor: User, reply_id: int) -> None:
-    _configure(actor)
-    reply = CannedReply.objects.filter(pk=reply_id).first()
-    if reply is None:
-        raise NotFound(_("Canned reply not found."))
-    audit_record(actor=actor, action=AuditAction.DELETE, obj=reply)
-    reply.delete()
+    _settings_delete(actor, CannedReply, reply_id, _("Canned reply not found."))
 
 
 @transaction.atomic
