@@ -20,15 +20,22 @@ VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 PYTHON = str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
 
 
+def run_threads() -> int:
+    """Threads per worker as `careline run` sets them by default: 2 × cores + 1, at most 8."""
+    return min(8, 2 * (os.cpu_count() or 1) + 1)
+
+
 @dataclass
 class Server:
     """`granian --interface wsgi careline.config.wsgi:application` on 127.0.0.1:`port` with `workers`
-    processes; its output goes to `log_path`. `env` carries the settings (CARELINE_DATABASE_URL, …)."""
+    processes of `threads` threads each (None: granian's default; `careline run` uses
+    `run_threads()`); its output goes to `log_path`. `env` carries the settings (CARELINE_DATABASE_URL, …)."""
 
     port: int
     env: dict[str, str]
     log_path: Path
     workers: int = 1
+    threads: int | None = None
     proc: subprocess.Popen[bytes] | None = None
     _log: Any = None
 
@@ -41,6 +48,8 @@ class Server:
             PYTHON, "-m", "granian", "--interface", "wsgi", "careline.config.wsgi:application",
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
         ]  # fmt: skip
+        if self.threads:
+            cmd += ["--blocking-threads", str(self.threads)]
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )

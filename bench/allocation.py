@@ -28,7 +28,7 @@ Each round works on fresh copies of that database (`CREATE DATABASE … TEMPLATE
 * one new lead, on a fresh copy (200,000 queued leads in the table, nobody has open leads yet):
   (a) `inquiry_allocate` in-process for leads received unallocated, one every 1/rate s;
   (b) `POST /api/v1/inquiries` (creates the customer and the inquiry, allocates) against the real
-  server (bench/_server.py) — granian wsgi, --workers 2 (one per core, as `careline run`), DEBUG off —
+  server (bench/_server.py) — granian wsgi, --workers 2 and its threads as `careline run`, DEBUG off —
   open loop at --rate leads/s for --http-seconds: each request has a scheduled send time and its
   latency counts from that time (no coordinated omission); 16 client threads, keep-alive.
   (a′) the same as (a) on the copy ours just allocated (200,000 open leads: 4,000 per consultant): the
@@ -73,7 +73,7 @@ if str(ROOT) not in sys.path:
 import psycopg  # noqa: E402
 from psycopg import sql as pgsql  # noqa: E402
 
-from bench._server import Server  # noqa: E402
+from bench._server import Server, run_threads  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
@@ -844,6 +844,7 @@ def main() -> int:
                     env,
                     Path(tempfile.gettempdir()) / f"careline-bench-allocation-granian-{args.port}.log",
                     args.workers,
+                    run_threads(),
                 )
                 server.start()
                 token = (
