@@ -270,7 +270,10 @@ def open_lead_triggers_present(connection: Any) -> bool:
 
 
 def open_lead_triggers_ensure(sender: Any = None, using: str = "default", **kwargs: Any) -> None:
-    """post_migrate: put the triggers back (and recount) when a migration dropped them."""
+    """post_migrate: put the triggers back (and recount) when a migration dropped them. Django sends the
+    signal once per app; the check runs once, for the sales app."""
+    if sender is not None and getattr(sender, "label", "sales") != "sales":
+        return
     connection = connections[using]
     if connection.vendor not in ("postgresql", "sqlite"):
         return
