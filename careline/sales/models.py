@@ -151,13 +151,11 @@ class Absence(TimeStampedModel):
         return f"{self.user}: {self.starts_at:%d/%m/%Y} – {self.ends_at:%d/%m/%Y}"
 
 
-class WebForm(TimeStampedModel):
-    """An embeddable form: the public key goes in the page that embeds it (`/f/<public_key>`). It makes a
-    lead (sales) or, with destination `ticket`, a customer-care ticket."""
+class IntakeRouting(TimeStampedModel):
+    """Where an intake channel's submissions go: the branch and team they belong to, and whether they make
+    leads (sales) or customer-care tickets (with a default ticket category). Shared by web forms and
+    webhook connectors; each declares its own `ticket_kind` (their defaults differ)."""
 
-    name = models.CharField(_("name"), max_length=120)
-    public_key = models.CharField(_("public key"), max_length=40, unique=True, default=_public_key)
-    active = models.BooleanField(_("active"), default=True)
     branch = models.ForeignKey(
         "accounts.Branch",
         verbose_name=_("branch"),
@@ -174,11 +172,6 @@ class WebForm(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    product_interest = models.CharField(_("product interest"), max_length=120, blank=True)
-    consent_text = models.TextField(_("consent text"), blank=True)
-    success_message = models.CharField(_("thank-you message"), max_length=300, blank=True)
-    redirect_url = models.URLField(_("redirect after submit"), blank=True)
-    allowed_origins = models.TextField(_("allowed origins (one per line)"), blank=True)
     destination = models.CharField(
         _("creates"),
         max_length=10,
@@ -187,13 +180,6 @@ class WebForm(TimeStampedModel):
         help_text=_(
             "Lead: allocated to sales. Ticket: handled by the customer-care desk (its team: a care team)."
         ),
-    )
-    ticket_kind = models.CharField(
-        _("ticket kind"),
-        max_length=10,
-        choices=TicketKind.choices,
-        blank=True,
-        help_text=_("Tickets only. Empty: the visitor chooses."),
     )
     ticket_category = models.ForeignKey(
         "helpdesk.Category",
@@ -205,6 +191,30 @@ class WebForm(TimeStampedModel):
     )
 
     class Meta:
+        abstract = True
+
+
+class WebForm(IntakeRouting):
+    """An embeddable form: the public key goes in the page that embeds it (`/f/<public_key>`). It makes a
+    lead (sales) or, with destination `ticket`, a customer-care ticket."""
+
+    name = models.CharField(_("name"), max_length=120)
+    public_key = models.CharField(_("public key"), max_length=40, unique=True, default=_public_key)
+    active = models.BooleanField(_("active"), default=True)
+    product_interest = models.CharField(_("product interest"), max_length=120, blank=True)
+    consent_text = models.TextField(_("consent text"), blank=True)
+    success_message = models.CharField(_("thank-you message"), max_length=300, blank=True)
+    redirect_url = models.URLField(_("redirect after submit"), blank=True)
+    allowed_origins = models.TextField(_("allowed origins (one per line)"), blank=True)
+    ticket_kind = models.CharField(
+        _("ticket kind"),
+        max_length=10,
+        choices=TicketKind.choices,
+        blank=True,
+        help_text=_("Tickets only. Empty: the visitor chooses."),
+    )
+
+    class Meta:
         verbose_name = _("web form")
         verbose_name_plural = _("web forms")
         ordering = ["name", "id"]
@@ -213,7 +223,7 @@ class WebForm(TimeStampedModel):
         return self.name
 
 
-class Connector(TimeStampedModel):
+class Connector(IntakeRouting):
     """A signed webhook endpoint (Standard Webhooks, HMAC-SHA256) that Zalo OA, Facebook, marketplaces or a
     call centre post inquiries/call logs to: `POST /api/v1/hooks/<slug>`. Destination `ticket` sends them to
     the care desk (tickets) instead of sales (leads)."""
@@ -225,46 +235,13 @@ class Connector(TimeStampedModel):
     )
     secret = models.CharField(_("signing secret"), max_length=100, default=_webhook_secret)
     active = models.BooleanField(_("active"), default=True)
-    branch = models.ForeignKey(
-        "accounts.Branch",
-        verbose_name=_("branch"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    team = models.ForeignKey(
-        "accounts.Team",
-        verbose_name=_("team"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
     last_delivery_at = models.DateTimeField(_("last delivery"), null=True, blank=True)
-    destination = models.CharField(
-        _("creates"),
-        max_length=10,
-        choices=IntakeDestination.choices,
-        default=IntakeDestination.LEAD,
-        help_text=_(
-            "Lead: allocated to sales. Ticket: handled by the customer-care desk (its team: a care team)."
-        ),
-    )
     ticket_kind = models.CharField(
         _("ticket kind"),
         max_length=10,
         choices=TicketKind.choices,
         blank=True,
         help_text=_("Tickets only. Empty: inquiry."),
-    )
-    ticket_category = models.ForeignKey(
-        "helpdesk.Category",
-        verbose_name=_("ticket category"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
     )
 
     class Meta:
