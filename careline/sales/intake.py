@@ -159,12 +159,12 @@ def parse_datetime(value: Any) -> dt.datetime | None:
     raise ValueError("not a time")
 
 
-def parse_inquiry_event(payload: Any) -> InquiryFields:
-    """`{"type": "inquiry.created", "data": {...}}` → the fields of an inquiry (types checked only)."""
-    data = _event(payload, "inquiry.created")
-    errors: dict[str, list[str]] = {}
-    out = InquiryFields()
-    for name in INQUIRY_TEXT_FIELDS:
+def _read_texts(
+    data: Mapping[str, Any], names: tuple[str, ...], out: Any, errors: dict[str, list[str]]
+) -> None:
+    """Copy the event's text fields onto `out`, stripped; a phone or external id sent as a number is taken
+    as its digits; any other non-string is an error of that field."""
+    for name in names:
         value = data.get(name)
         if value is None:
             continue
@@ -174,6 +174,14 @@ def parse_inquiry_event(payload: Any) -> InquiryFields:
             errors.setdefault(name, []).append("Must be a string.")
             continue
         setattr(out, name, value.strip())
+
+
+def parse_inquiry_event(payload: Any) -> InquiryFields:
+    """`{"type": "inquiry.created", "data": {...}}` → the fields of an inquiry (types checked only)."""
+    data = _event(payload, "inquiry.created")
+    errors: dict[str, list[str]] = {}
+    out = InquiryFields()
+    _read_texts(data, INQUIRY_TEXT_FIELDS, out, errors)
     consent = data.get("consent", False)
     if not isinstance(consent, bool):
         errors.setdefault("consent", []).append("Must be true or false.")
@@ -222,16 +230,7 @@ def parse_ticket_event(payload: Any) -> TicketFields:
     data = _event(payload, "ticket.created")
     errors: dict[str, list[str]] = {}
     out = TicketFields()
-    for name in TICKET_TEXT_FIELDS:
-        value = data.get(name)
-        if value is None:
-            continue
-        if isinstance(value, int) and not isinstance(value, bool) and name in ("phone", "external_id"):
-            value = str(value)
-        if not isinstance(value, str):
-            errors.setdefault(name, []).append("Must be a string.")
-            continue
-        setattr(out, name, value.strip())
+    _read_texts(data, TICKET_TEXT_FIELDS, out, errors)
     category = data.get("category")
     valid = isinstance(category, str | None) or (
         isinstance(category, int) and not isinstance(category, bool) and 1 <= category <= 2**62
