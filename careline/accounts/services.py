@@ -158,9 +158,18 @@ def logout_recorded(*, user: Any) -> None:
 def notification_send(*, user: Any, kind: str, message: str, url: str = "") -> Notification | None:
     """Tell one staff member something (a lead allocated to them, a lead reclaimed and why…).
     Inactive users and missing users get nothing. Not audited: the event that caused it is."""
+    notice = notification_build(user=user, kind=kind, message=message, url=url)
+    if notice is not None:
+        notice.save(force_insert=True)
+    return notice
+
+
+def notification_build(*, user: Any, kind: str, message: str, url: str = "") -> Notification | None:
+    """The notification `notification_send` writes, not saved (None for an inactive or missing user): for a
+    service that writes it with its other rows in one round trip (`core.rowwrite`)."""
     if user is None or not getattr(user, "is_active", False):
         return None
-    return Notification.objects.create(user=user, kind=kind, message=message[:500], url=url[:300])
+    return Notification(user=user, kind=kind, message=message[:500], url=url[:300])
 
 
 def notifications_mark_read(*, actor: User, ids: list[int] | None = None) -> int:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from careline.accounts.models import Branch, Team, User
 from careline.accounts.selectors import user_list_assignable
-from careline.core.audit import audit_record, diff
+from careline.core.audit import audit_event, audit_record, diff
 from careline.core.errors import (
     ApplicationError,
     Conflict,
@@ -29,7 +29,8 @@ from careline.core.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
-from careline.core.models import AuditAction
+from careline.core.models import AuditAction, AuditEvent
+from careline.core.rowwrite import execute_all, history_row, insert_statement, update_statement
 from careline.core.visibility import Action, Scope, require_action
 from careline.customers.choices import (
     ConsentMethod,
@@ -465,6 +466,46 @@ def _ensure_in_scope(actor: User, customer_id: int) -> None:
 # --- services --------------------------------------------------------------------------------------
 
 
+def customer_build(
+    *, actor: User, data: Mapping[str, Any]
+) -> tuple[Customer, list[PhoneEntry], list[str], list[str] | None]:
+    """A new customer checked and normalised exactly as `customer_create` stores it, not saved: (customer,
+    phones, emails, tags). No owner defaults, no duplicate check, no write."""
+    values, phones, emails, tags = _validated(actor=actor, data=data, current=None)
+    customer = Customer(created_by=actor, **values)
+    phones = phones or []
+    emails = emails or []
+    _refresh_search(customer, [p.number for p in phones], emails)
+    # The one check constraint (receivables range) is validated by _validated above, and the database
+    # guards it: no need for full_clean's query.
+    customer.full_clean(
+        exclude=["organization", "owner", "team", "branch", "created_by"], validate_constraints=False
+    )
+    return customer, phones, emails, tags
+
+
+def customer_insert_statements(
+    customer: Customer, phones: list[PhoneEntry], emails: list[str], *, actor: User, when: dt.datetime
+) -> tuple[list[tuple[str, list[Any]]], AuditEvent]:
+    """The rows of a new customer without tags, for a service that writes them together with its own in
+    one round trip (`core.rowwrite`): the customer (its id reserved), its phones and emails, its
+    simple-history row; and its CREATE audit event (not saved: the caller writes it with its own).
+    What `customer_create` writes, minus the checks the caller has made."""
+    statements = [insert_statement(customer)]
+    points = [
+        ContactPoint(customer=customer, kind=ContactKind.PHONE, value=p.number, label=p.label, position=i)
+        for i, p in enumerate(phones)
+    ] + [
+        ContactPoint(customer=customer, kind=ContactKind.EMAIL, value=e, label=ContactLabel.OTHER, position=i)
+        for i, e in enumerate(emails)
+    ]
+    statements += [insert_statement(p) for p in points]
+    statements.append(insert_statement(history_row(customer, history_type="+", when=when)))
+    snapshot = customer_snapshot(customer, phones=[p.number for p in phones], emails=emails, tags=[])
+    event = audit_event(actor=actor, action=AuditAction.CREATE, obj=customer, changes=diff({}, snapshot))
+    return statements, event
+
+
 @transaction.atomic
 def customer_create(*, actor: User, data: Mapping[str, Any], allow_duplicate: bool = False) -> Customer:
     """Create a client card. Owner defaults to the actor (team and branch follow the owner)."""
@@ -478,23 +519,14 @@ def customer_create(*, actor: User, data: Mapping[str, Any], allow_duplicate: bo
             data["team_id"] = actor.team_id
         elif actor.branch_id:
             data["branch_id"] = actor.branch_id
-    values, phones, emails, tags = _validated(actor=actor, data=data, current=None)
-    phones = phones or []
-    emails = emails or []
+    customer, phones, emails, tags = customer_build(actor=actor, data=data)
     _guard_duplicates(
         actor=actor,
         phones=[p.number for p in phones],
         emails=emails,
-        tax_code=values.get("tax_code", ""),
+        tax_code=customer.tax_code,
         exclude_id=None,
         allow_duplicate=allow_duplicate,
-    )
-    customer = Customer(created_by=actor, **values)
-    _refresh_search(customer, [p.number for p in phones], emails)
-    # The one check constraint (receivables range) is validated by _validated above, and the database
-    # guards it: no need for full_clean's query.
-    customer.full_clean(
-        exclude=["organization", "owner", "team", "branch", "created_by"], validate_constraints=False
     )
     customer.save()
     _write_contact_points(customer, phones, emails, new=True)
@@ -583,24 +615,48 @@ def customer_assign_owner(
 
     Joins the caller's transaction without a savepoint: nothing here is worth retrying on its own."""
     with transaction.atomic(savepoint=False):
-        customer = locked
-        if customer is None:
-            customer = Customer.objects.select_for_update(no_key=True).filter(pk=customer_id).first()
-            if customer is None:
-                raise NotFound(_("Customer not found."))
-        before = {f: getattr(customer, f) for f in OWNERSHIP_FIELDS}
-        customer.owner = owner
-        customer.team_id = team_id if team_id is not None else (owner.team_id if owner else customer.team_id)
-        customer.branch_id = (
-            branch_id if branch_id is not None else (owner.branch_id if owner else customer.branch_id)
+        customer = locked if locked is not None else customer_lock_for_owner(customer_id)
+        statements, changes = customer_owner_statements(
+            customer, owner=owner, team_id=team_id, branch_id=branch_id, reason=reason
         )
-        customer.version += 1
-        customer._change_reason = reason[:100]  # type: ignore[attr-defined]  # simple-history's reason column
-        customer.save(update_fields=["owner", "team", "branch", "version", "updated_at"])
-        changes = diff(before, {f: getattr(customer, f) for f in OWNERSHIP_FIELDS})
+        execute_all(statements)
         if audit:
             audit_record(actor=actor, action=AuditAction.UPDATE, obj=customer, changes=changes)
     return customer, changes
+
+
+def customer_lock_for_owner(customer_id: int) -> Customer:
+    """The customer's row, locked (NO KEY UPDATE: only owner, team and branch will change) for
+    `customer_owner_statements`."""
+    customer = Customer.objects.select_for_update(no_key=True).filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("Customer not found."))
+    return customer
+
+
+def customer_owner_statements(
+    customer: Customer,
+    *,
+    owner: User | None,
+    team_id: int | None,
+    branch_id: int | None,
+    reason: str = "",
+    when: dt.datetime | None = None,
+) -> tuple[list[tuple[str, list[Any]]], dict[str, dict[str, Any]]]:
+    """`customer_assign_owner`'s writes as statements for a caller's round trip (`core.rowwrite`): the
+    UPDATE of owner, team, branch and version, and the simple-history row with `reason`; `customer` (a
+    row the caller holds locked) is changed in memory. Returns (statements, changes)."""
+    before = {f: getattr(customer, f) for f in OWNERSHIP_FIELDS}
+    customer.owner = owner
+    customer.team_id = team_id if team_id is not None else (owner.team_id if owner else customer.team_id)
+    customer.branch_id = (
+        branch_id if branch_id is not None else (owner.branch_id if owner else customer.branch_id)
+    )
+    customer.version += 1
+    statements = [update_statement(customer, ("owner", "team", "branch", "version", "updated_at"))]
+    history = history_row(customer, history_type="~", when=when or timezone.now(), reason=reason[:100])
+    statements.append(insert_statement(history))
+    return statements, diff(before, {f: getattr(customer, f) for f in OWNERSHIP_FIELDS})
 
 
 def customers_assign_owner_bulk(*, rows: list[tuple[int, int | None, int | None, int | None]]) -> int:

@@ -34,11 +34,12 @@ pytestmark = pytest.mark.django_db
 
 # Budgets (see docs/benchmarks.md, "one new lead"): the SQL statements one lead costs, not counting
 # transaction control (BEGIN/COMMIT/SAVEPOINT, which only SQLite sends as statements).
-ALLOCATE_STATEMENTS = 12  # lock the lead, rules, lock the rule, members (with open leads), rule state,
-#                           member counters, lead, customer + its history row, log, audit (both events in
-#                           one INSERT), notice
-RECEIVE_STATEMENTS = 18  # duplicates, customer + history + phone + audit, inquiry + audit, and the
-#                          allocation above without re-reading the lead
+ALLOCATE_STATEMENTS = 13  # lock the lead, rules, lock the rule, members (with open leads); then in one
+#                           pipeline: lead, customer + its history row, log, 2 audit events, notice, rule
+#                           state, member counters
+RECEIVE_STATEMENTS = 16  # known phone/email?, rules, lock the rule, members, two ids; then in one pipeline:
+#                          customer + phone + history, inquiry, log, 3 audit events, notice, rule state,
+#                          member counters
 CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
@@ -124,20 +125,20 @@ def test_receive_takes_a_fixed_number_of_statements(org):
     statements = _statements(lambda: receive(1))
     assert len(statements) == RECEIVE_STATEMENTS, "\n".join(statements)
     assert not any('"_check"' in sql for sql in statements)  # no constraint probes
-    # One transaction; a savepoint for the customer card and one for the allocation.
-    assert _savepoints(lambda: receive(2)) == 2
+    # One transaction and one savepoint (the pick, so that a failed pick still lets the lead in).
+    assert _savepoints(lambda: receive(2)) == 1
 
 
 def test_receive_keeps_audit_history_and_log(org):
-    """The leaner path writes the same record of what happened: the customer's history rows (created,
-    then given to the consultant with the reason), one audit event each for the lead's intake and
-    assignment and the customer's creation and new owner, the assignment log and the notice."""
+    """The new-lead lane writes the record of what happened: the customer created with its owner (one
+    history row), one audit event each for the customer's creation and the lead's intake and assignment,
+    the assignment log and the notice."""
     make_rule(org.hn_sales, [org.consultant_hn])
     inquiry = receive(7, full_name="Lê Thị Hoa").inquiry
     customer = Customer.objects.get(pk=inquiry.customer_id)
-    assert customer.owner_id == org.consultant_hn.pk and customer.version == 2
-    history = list(customer.history.order_by("history_id").values_list("owner_id", "history_change_reason"))
-    assert history == [(None, None), (org.consultant_hn.pk, "rule")]
+    assert customer.owner_id == org.consultant_hn.pk and customer.version == 1
+    history = list(customer.history.order_by("history_id").values_list("history_type", "owner_id", "team_id"))
+    assert history == [("+", org.consultant_hn.pk, org.hn_sales.pk)]
     events = list(
         AuditEvent.objects.filter(object_id__in=[str(inquiry.pk), str(customer.pk)])
         .order_by("id")
@@ -146,16 +147,12 @@ def test_receive_keeps_audit_history_and_log(org):
     assert [(t, a) for t, a, _c in events] == [
         ("customers.customer", "create"),
         ("sales.inquiry", "create"),
-        ("customers.customer", "update"),
         ("sales.inquiry", "assign"),
     ]
     assert events[0][2]["phones"] == {"before": None, "after": ["+84912000007"]}
-    assert events[2][2] == {
-        "owner_id": {"before": None, "after": org.consultant_hn.pk},
-        "team_id": {"before": None, "after": org.hn_sales.pk},
-        "branch_id": {"before": None, "after": org.hn.pk},
-    }
-    assert events[3][2]["owner"] == [None, org.consultant_hn.pk]
+    assert events[0][2]["owner_id"] == {"before": None, "after": org.consultant_hn.pk}
+    assert events[0][2]["branch_id"] == {"before": None, "after": org.hn.pk}
+    assert events[2][2]["owner"] == [None, org.consultant_hn.pk]
     by = set(
         AuditEvent.objects.filter(object_id__in=[str(inquiry.pk), str(customer.pk)]).values_list(
             "actor__username", flat=True
@@ -165,6 +162,34 @@ def test_receive_keeps_audit_history_and_log(org):
     log = Assignment.objects.get(inquiry=inquiry)
     assert (log.to_user_id, log.reason) == (org.consultant_hn.pk, "rule")
     assert org.consultant_hn.notifications.filter(kind="lead_assigned").count() == 1
+
+
+def test_allocating_a_queued_lead_keeps_audit_history_and_log(org):
+    """A lead allocated after intake (from the queue): the customer's history shows it created, then given
+    to the consultant with the reason; audit events for the customer's new owner and the assignment."""
+    make_rule(org.hn_sales, [org.consultant_hn])
+    inquiry = services.inquiry_allocate(inquiry_id=queued(3).pk)
+    customer = Customer.objects.get(pk=inquiry.customer_id)
+    assert customer.owner_id == org.consultant_hn.pk and customer.version == 2
+    history = list(customer.history.order_by("history_id").values_list("owner_id", "history_change_reason"))
+    assert history == [(None, None), (org.consultant_hn.pk, "rule")]
+    events = list(
+        AuditEvent.objects.filter(object_id__in=[str(inquiry.pk), str(customer.pk)])
+        .order_by("id")
+        .values_list("object_type", "action", "changes")
+    )
+    assert [(t, a) for t, a, _c in events][-2:] == [
+        ("customers.customer", "update"),
+        ("sales.inquiry", "assign"),
+    ]
+    assert events[-2][2] == {
+        "owner_id": {"before": None, "after": org.consultant_hn.pk},
+        "team_id": {"before": None, "after": org.hn_sales.pk},
+        "branch_id": {"before": None, "after": org.hn.pk},
+    }
+    assert Assignment.objects.get(inquiry=inquiry).to_user_id == org.consultant_hn.pk
+    assert org.consultant_hn.notifications.filter(kind="lead_assigned").count() == 1
+    assert_counter_right()
 
 
 def test_a_failing_allocation_keeps_the_lead_queued_and_raises(org, monkeypatch):
