@@ -17,9 +17,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, models, router
+
+
+def column(field: Any) -> str:
+    """A concrete field's column name (typed: the stubs allow None for fields without one)."""
+    return str(field.column)
 
 
 @functools.cache
@@ -31,7 +36,7 @@ def _insert(
     qn = connections[alias].ops.quote_name
     pk = model._meta.pk
     fields = tuple(f for f in model._meta.concrete_fields if with_pk or f is not pk)
-    columns = ", ".join(qn(f.column) for f in fields)
+    columns = ", ".join(qn(column(f)) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     return f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES ({marks})", fields
 
@@ -56,10 +61,10 @@ def _update(
     row by primary key."""
     qn = connections[alias].ops.quote_name
     meta = model._meta
-    fields = [meta.get_field(n) for n in names]
+    fields: list[models.Field[Any, Any]] = [cast("models.Field[Any, Any]", meta.get_field(n)) for n in names]
     fields += [f for f in meta.concrete_fields if getattr(f, "auto_now", False) and f not in fields]
-    sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
-    return f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(meta.pk.column)} = %s", tuple(fields)
+    sets = ", ".join(f"{qn(column(f))} = %s" for f in fields)
+    return f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(column(meta.pk))} = %s", tuple(fields)
 
 
 def update_statement(
@@ -95,7 +100,7 @@ def reserve_ids(*wanted: type[models.Model], using: str = "default") -> list[int
             return list(cur.fetchone())
         distinct = list(dict.fromkeys(wanted))
         parts = ", ".join(
-            f"MAX(COALESCE((SELECT MAX({qn(m._meta.pk.column)}) FROM {qn(m._meta.db_table)}), 0),"
+            f"MAX(COALESCE((SELECT MAX({qn(column(m._meta.pk))}) FROM {qn(m._meta.db_table)}), 0),"
             " COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))"
             for m in distinct
         )

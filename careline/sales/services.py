@@ -33,7 +33,7 @@ from careline.accounts.services import notification_build, notification_send, sy
 from careline.core.audit import audit_event, audit_record
 from careline.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
 from careline.core.models import AuditAction
-from careline.core.rowwrite import execute_all, insert_statement, reserve_ids, update_statement
+from careline.core.rowwrite import column, execute_all, insert_statement, reserve_ids, update_statement
 from careline.core.visibility import Action, require_action
 from careline.customers import selectors as customer_selectors
 from careline.customers import services as customer_services
@@ -242,7 +242,7 @@ def _inquiry_of(data: InquiryData, *, customer: Customer, actor: User | None, ne
 def _contact_sql(alias: str) -> str:
     qn = connections[alias].ops.quote_name
     point = ContactPoint._meta
-    kind, value = qn(point.get_field("kind").column), qn(point.get_field("value").column)
+    kind, value = qn(column(point.get_field("kind"))), qn(column(point.get_field("value")))
     return (
         f"SELECT 1 FROM {qn(point.db_table)} WHERE ({kind} = %s AND {value} = %s)"
         f" OR ({kind} = %s AND {value} = %s) LIMIT 1"
@@ -288,9 +288,11 @@ def _receive_new_lead(*, actor: User | None, data: InquiryData) -> Inquiry | Non
             picked = _pick(inquiry, now=now)
     except Exception:  # noqa: BLE001 — the general path takes the lead in, tries again and reports it
         return None
-    if picked is None or picked[3] is None:
+    if picked is None:
         return None
     rule, rotation, members, slot = picked
+    if slot is None:
+        return None
     member = members[slot.key]
     owner = member.user()
     # A matched rule's team and branch are the inquiry's (when it names them), so those ids exist.
@@ -741,7 +743,7 @@ def _rule_sql(alias: str) -> tuple[str, str]:
     connection = connections[alias]
     qn = connection.ops.quote_name
     meta = AllocationRule._meta
-    cols = ", ".join(qn(f.column) for f in meta.concrete_fields)
+    cols = ", ".join(qn(column(f)) for f in meta.concrete_fields)
     table = qn(meta.db_table)
     lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
     return (
