@@ -32,7 +32,7 @@ from careline.accounts.models import Notification, User
 from careline.accounts.services import notification_build, notification_send, system_user
 from careline.core.audit import audit_event, audit_record
 from careline.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
-from careline.core.models import AuditAction
+from careline.core.models import AuditAction, AuditEvent
 from careline.core.rowwrite import column, execute_all, insert_statement, reserve_ids, update_statement
 from careline.core.visibility import Action, require_action
 from careline.customers import selectors as customer_selectors
@@ -205,6 +205,29 @@ def inquiry_receive(*, actor: User | None, data: InquiryData, allocate: bool = T
     return InquiryResult(inquiry, True)
 
 
+def _lead_customer_data(data: InquiryData) -> dict[str, Any]:
+    """The card of a new person who asked: a lead, named (or else known by phone/email), from the channel."""
+    return {
+        "kind": "person",
+        "full_name": data.full_name or data.phone or data.email,
+        "phones": [data.phone] if data.phone else [],
+        "emails": [data.email] if data.email else [],
+        "province": data.province,
+        "stage": Stage.LEAD,
+        "source": _source_for(data.channel),
+    }
+
+
+def _intake_event(inquiry: Inquiry, actor: User) -> AuditEvent:
+    """The audit event of an inquiry taken in, not saved."""
+    return audit_event(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=inquiry,
+        changes={"channel": [None, inquiry.channel], "customer": [None, inquiry.customer_id]},
+    )
+
+
 def _inquiry_of(data: InquiryData, *, customer: Customer, actor: User | None, new_customer: bool) -> Inquiry:
     """The new inquiry (not saved, checked), as it is taken in: queued, nobody's yet."""
     inquiry = Inquiry(
@@ -271,15 +294,7 @@ def _receive_new_lead(*, actor: User | None, data: InquiryData) -> Inquiry | Non
             return None
     customer, phones, emails, _tags = customer_services.customer_build(
         actor=system,
-        data={
-            "kind": "person",
-            "full_name": data.full_name or data.phone or data.email,
-            "phones": [data.phone] if data.phone else [],
-            "emails": [data.email] if data.email else [],
-            "province": data.province,
-            "stage": Stage.LEAD,
-            "source": _source_for(data.channel),
-        },
+        data=_lead_customer_data(data),
     )
     inquiry = _inquiry_of(data, customer=customer, actor=actor, new_customer=True)
     now = timezone.now()
@@ -303,35 +318,24 @@ def _receive_new_lead(*, actor: User | None, data: InquiryData) -> Inquiry | Non
     statements, customer_event = customer_services.customer_insert_statements(
         customer, phones, emails, actor=system, when=now
     )
-    assignment = Assignment(
-        created_at=now,
-        inquiry=inquiry,
-        customer_id=customer.pk,
-        to_user=owner,
+    assignment, assign_event = _assignment_rows(
+        inquiry,
+        None,
+        owner,
         reason=AssignmentReason.RULE,
         rule=rule,
-        note=rule.name[:300],
+        actor=None,
+        by=system,
+        note=rule.name,
+        now=now,
     )
-    events = [
+    rows: list[Any] = [
+        inquiry,
+        assignment,
         customer_event,
-        audit_event(
-            actor=actor or system,
-            action=AuditAction.CREATE,
-            obj=inquiry,
-            changes={"channel": [None, data.channel], "customer": [None, customer.pk]},
-        ),
-        audit_event(
-            actor=system,
-            action=AuditAction.ASSIGN,
-            obj=inquiry,
-            changes={
-                "owner": [None, owner.pk],
-                "reason": [None, AssignmentReason.RULE],
-                "rule": [None, rule.pk],
-            },
-        ),
+        _intake_event(inquiry, actor or system),
+        assign_event,
     ]
-    rows: list[Any] = [inquiry, assignment, *events]
     notice = _notice_assigned(inquiry, owner)
     if notice is not None:
         rows.append(notice)
@@ -357,13 +361,7 @@ def _receive(*, actor: User | None, data: InquiryData) -> tuple[Inquiry, bool]:
         customer = customer_services.customer_create(
             actor=system,
             data={
-                "kind": "person",
-                "full_name": data.full_name or data.phone or data.email,
-                "phones": [data.phone] if data.phone else [],
-                "emails": [data.email] if data.email else [],
-                "province": data.province,
-                "stage": Stage.LEAD,
-                "source": _source_for(data.channel),
+                **_lead_customer_data(data),
                 "owner_id": None,
                 "team_id": data.team_id,
                 "branch_id": data.branch_id,
@@ -394,12 +392,7 @@ def _receive(*, actor: User | None, data: InquiryData) -> tuple[Inquiry, bool]:
                 }
             )[:500],
         )
-    audit_record(
-        actor=actor or system,
-        action=AuditAction.CREATE,
-        obj=inquiry,
-        changes={"channel": [None, data.channel], "customer": [None, customer.pk]},
-    )
+    _intake_event(inquiry, actor or system).save(force_insert=True)
     if not new_customer and customer.owner_id:
         # A known customer asking again goes to their consultant, who is told.
         owner = customer.owner
@@ -632,6 +625,27 @@ def _set_owner(
         statements += more
         inquiry.customer = customer
         events.append(audit_event(actor=by, action=AuditAction.UPDATE, obj=customer, changes=changes))
+    assignment, assign_event = _assignment_rows(
+        inquiry, previous_id, owner, reason=reason, rule=rule, actor=actor, by=by, note=note, now=now
+    )
+    events.append(assign_event)
+    statements += [insert_statement(row) for row in (assignment, *events)]
+    execute_all([*statements, *also])
+
+
+def _assignment_rows(
+    inquiry: Inquiry,
+    previous_id: int | None,
+    owner: User | None,
+    *,
+    reason: str,
+    rule: AllocationRule | None,
+    actor: User | None,
+    by: User,
+    note: str,
+    now: dt.datetime,
+) -> tuple[Assignment, AuditEvent]:
+    """The assignment log row and its audit event (assign, or reclaim), not saved."""
     assignment = Assignment(
         created_at=now,
         inquiry=inquiry,
@@ -643,20 +657,17 @@ def _set_owner(
         actor=actor,
         note=note[:300],
     )
-    events.append(
-        audit_event(
-            actor=by,
-            action=AuditAction.RECLAIM if reason == AssignmentReason.RECLAIM else AuditAction.ASSIGN,
-            obj=inquiry,
-            changes={
-                "owner": [previous_id, owner.pk if owner else None],
-                "reason": [None, reason],
-                "rule": [None, rule.pk if rule else None],
-            },
-        )
+    event = audit_event(
+        actor=by,
+        action=AuditAction.RECLAIM if reason == AssignmentReason.RECLAIM else AuditAction.ASSIGN,
+        obj=inquiry,
+        changes={
+            "owner": [previous_id, owner.pk if owner else None],
+            "reason": [None, reason],
+            "rule": [None, rule.pk if rule else None],
+        },
     )
-    statements += [insert_statement(row) for row in (assignment, *events)]
-    execute_all([*statements, *also])
+    return assignment, event
 
 
 def _notice_assigned(inquiry: Inquiry, owner: User) -> Notification | None:
