@@ -49,7 +49,7 @@ run: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy careline/core careline/vn careline/api careline/accounts/services.py careline/accounts/selectors.py careline/customers/services.py careline/customers/selectors.py careline/customers/api.py careline/customers/bulk.py careline/imports/services.py careline/imports/api.py careline/imports/progress.py careline/imports/tasks.py careline/kpis careline/sales/allocation.py careline/sales/services.py careline/sales/selectors.py careline/activities/services.py careline/activities/selectors.py
+	$(VENV)/bin/mypy careline/core careline/vn careline/api careline/accounts/services.py careline/accounts/selectors.py careline/customers/services.py careline/customers/selectors.py careline/customers/api.py careline/customers/bulk.py careline/imports/services.py careline/imports/columnar.py careline/imports/staging.py careline/imports/api.py careline/imports/progress.py careline/imports/tasks.py careline/kpis careline/sales/allocation.py careline/sales/services.py careline/sales/selectors.py careline/activities/services.py careline/activities/selectors.py
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 	@mkdir -p var && $(PY) manage.py export_openapi_schema --api careline.api.api.api --indent 2 --sorted --output var/openapi.check.json

@@ -642,7 +642,7 @@ def _child_phases(params: dict[str, Any]) -> dict[str, Any]:
     table = s._read(data, filename=Path(params["file"]).name, encoding=None, sheet=None)
     del data
     t = mark("read_table", t)
-    mapping = s._mapping(table, None)
+    mapping = s._mapping(table.headers, None)
     stage = Stage()
     stage.create()
     by_key: dict[str, int] = {}

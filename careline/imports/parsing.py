@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -670,13 +670,18 @@ MEMO_LIMIT = 50_000  # entries per memo of one file (names, provinces, dates, ch
 
 
 def parse_rows(
-    table: Table, mapping: Mapping, *, today: datetime.date | None = None
+    table: Table,
+    mapping: Mapping,
+    *,
+    today: datetime.date | None = None,
+    rownums: Sequence[int] | None = None,
 ) -> Iterator[tuple[int, dict[str, Any], list[RowError]]]:
     """Yield ``(row number, data for customer_create, errors)`` for every non-empty data row.
 
     Row numbers count the header as row 1. Empty cells leave their key out; a value that cannot be
     read leaves its key out too and adds a :class:`RowError`. ``today`` (default: today in Vietnam)
-    is the latest possible birthday.
+    is the latest possible birthday. ``rownums`` gives the row numbers of a table that holds only some rows
+    of a file (``rownums[i]`` is the number of ``table.rows[i]``).
 
     Each field has a fast lane for the everyday cell (a memo of the values already read, a text name, one
     mobile number, one plain address, a known province) that gives exactly what its full parser gives; any
@@ -705,7 +710,7 @@ def parse_rows(
     for index, row in enumerate(table.rows):
         if row.count(None) + row.count("") == len(row):
             continue
-        rownum = index + FIRST_DATA_ROW
+        rownum = index + FIRST_DATA_ROW if rownums is None else rownums[index]
         data: dict[str, Any] = {}
         errors = _Errors(rownum, headers)
         fail = errors.add

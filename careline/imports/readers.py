@@ -170,6 +170,52 @@ def read_table(
     return table
 
 
+@dataclass
+class Outline:
+    """What an upload needs to know of a file before its columns are mapped: the header texts, the number
+    of data rows, the format; ``table`` when the file had to be read row by row anyway."""
+
+    headers: list[str]
+    rows: int
+    format: str
+    table: Table | None = None
+
+
+def read_outline(
+    data: bytes,
+    *,
+    filename: str,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED,
+) -> Outline:
+    """:func:`read_table`'s checks and its headers and row count; an XLSX is read column-wise (no Python
+    cells: careline.imports.columnar), any other file, or a sheet the column reader does not take, by
+    :func:`read_table`. Raises :class:`ImportFileError` as read_table does."""
+    if len(data) <= max_bytes and data[:16].startswith(_ZIP_MAGICS):
+        from careline.imports import columnar
+
+        _check_xlsx_zip(data, _extension(filename), max_uncompressed)
+        found = columnar.xlsx_outline(data, sheet)
+        if found is not None and found[0] and found[1]:
+            headers, rows = found
+            if rows > max_rows:
+                raise _too_many_rows(max_rows)
+            return Outline(headers=headers, rows=rows, format="xlsx")
+    table = read_table(
+        data,
+        filename=filename,
+        encoding=encoding,
+        sheet=sheet,
+        max_bytes=max_bytes,
+        max_rows=max_rows,
+        max_uncompressed=max_uncompressed,
+    )
+    return Outline(headers=table.headers, rows=len(table.rows), format=table.format, table=table)
+
+
 _SUPPORTED = "Upload a CSV file, an Excel workbook (.xlsx) or contacts exported as vCard (.vcf)."
 
 
@@ -414,6 +460,12 @@ def _header_text(value: Cell) -> str:
 
 
 def _read_zip(data: bytes, extension: str, sheet: str | None, max_rows: int, max_uncompressed: int) -> Table:
+    _check_xlsx_zip(data, extension, max_uncompressed)
+    return _read_xlsx(data, sheet, max_rows)
+
+
+def _check_xlsx_zip(data: bytes, extension: str, max_uncompressed: int) -> None:
+    """Refuse a ZIP that is not an XLSX workbook, or that would expand to too much, before parsing it."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
@@ -435,7 +487,6 @@ def _read_zip(data: bytes, extension: str, sheet: str | None, max_rows: int, max
         if "word/document.xml" in names:
             raise ImportFileError("unsupported_type", f"This is a Word document. {_SUPPORTED}")
         raise ImportFileError("unsupported_type", f"This is a ZIP archive, not a spreadsheet. {_SUPPORTED}")
-    return _read_xlsx(data, sheet, max_rows)
 
 
 def _check_zip_bomb(infos: list[zipfile.ZipInfo], max_uncompressed: int) -> None:

@@ -36,7 +36,7 @@ from careline.imports.mapping import Mapping, auto_map
 from careline.imports.models import Job
 from careline.imports.parsing import RowError, parse_rows, preview
 from careline.imports.progress import progress_clear, progress_set
-from careline.imports.readers import ImportFileError, Table, read_table
+from careline.imports.readers import ImportFileError, Outline, Table, read_outline, read_table
 from careline.imports.staging import MODEL_KEYS, Record, Stage, record_from_row
 from careline.vn import fold
 
@@ -67,6 +67,20 @@ def _read(data: bytes, *, filename: str, encoding: str | None, sheet: str | None
         raise ApplicationError(f"file_{exc.code}", str(exc), {"file": filename}, status=422) from exc
 
 
+def _outline(data: bytes, *, filename: str, encoding: str | None, sheet: str | None) -> Outline:
+    try:
+        return read_outline(
+            data,
+            filename=filename,
+            encoding=encoding or None,
+            sheet=sheet or None,
+            max_bytes=settings.CARELINE_IMPORT_MAX_MB * 1024 * 1024,
+            max_rows=settings.CARELINE_IMPORT_MAX_ROWS,
+        )
+    except ImportFileError as exc:
+        raise ApplicationError(f"file_{exc.code}", str(exc), {"file": filename}, status=422) from exc
+
+
 def import_read(
     data: bytes, *, filename: str, encoding: str | None = None, sheet: str | None = None
 ) -> Table:
@@ -74,9 +88,9 @@ def import_read(
     return _read(data, filename=filename, encoding=encoding, sheet=sheet)
 
 
-def _mapping(table: Table, columns: list[str] | None) -> Mapping:
-    mapping = Mapping(columns=list(columns) if columns else auto_map(table.headers))
-    problems = mapping.validate(table.headers)
+def _mapping(headers: list[str], columns: list[str] | None) -> Mapping:
+    mapping = Mapping(columns=list(columns) if columns else auto_map(headers))
+    problems = mapping.validate(headers)
     if problems:
         raise ValidationFailed({"mapping": problems}, _("The column mapping is not usable."))
     return mapping
@@ -130,20 +144,20 @@ def import_upload(
 ) -> Job:
     """Keep an uploaded file as a draft import (the wizard then maps columns, previews and starts it)."""
     require_action(actor, OBJECT_TYPE, Action.IMPORT)
-    table = _read(data, filename=filename, encoding=encoding, sheet=sheet)
+    outline = _outline(data, filename=filename, encoding=encoding, sheet=sheet)
     job = Job.objects.create(
         kind=JobKind.IMPORT,
         entity="customers",
         status=JobStatus.DRAFT,
         actor=actor,
         source_name=Path(filename).name[:255],
-        total=len(table.rows),
+        total=outline.rows,
         options={
-            "columns": auto_map(table.headers),
+            "columns": auto_map(outline.headers),
             "encoding": encoding or None,
             "sheet": sheet or None,
-            "format": table.format,
-            "headers": table.headers,
+            "format": outline.format,
+            "headers": outline.headers,
         },
     )
     (job_dir(job.pk) / "source").write_bytes(data)
@@ -255,10 +269,11 @@ def import_start(
     """Upload, map and start in one call (the API and the CLI)."""
     with transaction.atomic():
         job = import_upload(actor=actor, data=data, filename=filename, encoding=encoding, sheet=sheet)
-        if columns is not None:
-            job, _table = import_configure(actor=actor, job_id=job.pk, columns=columns)
-            if job.options["columns"] != list(columns):
+        if columns is not None:  # checked against the headers of the upload (import_launch checks the rest)
+            if len(columns) != len(job.options["headers"]):
                 raise ValidationFailed({"mapping": [_("Give one target per column of the file.")]})
+            job.options = {**job.options, "columns": list(columns)}
+            job.save(update_fields=["options", "updated_at"])
         job = import_launch(
             actor=actor,
             job_id=job.pk,
@@ -357,31 +372,77 @@ def import_run(*, job_id: int) -> Job:
     return job
 
 
+class _Source:
+    """The job's file: its row count, and its rows as the row reader gives them, read when needed (an XLSX
+    staged column-wise needs them only for the rows the column lane leaves and for the error report)."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.data = (job_dir(job.pk) / "source").read_bytes()
+        self._table: Table | None = None
+        self.row_count = 0
+
+    def table(self) -> Table:
+        if self._table is None:
+            options = self.job.options
+            self._table = _read(
+                self.data,
+                filename=self.job.source_name,
+                encoding=options.get("encoding"),
+                sheet=options.get("sheet"),
+            )
+        return self._table
+
+
 def _run(job: Job) -> None:
-    """Read and check the file once, row by row, staging the valid rows; then merge the duplicates of the
-    file, match existing customers and write everything in one transaction (see careline.imports.staging)."""
+    """Read and check the file once, staging the valid rows (an XLSX column-wise when it can, see
+    careline.imports.columnar; any file row by row otherwise); then merge the duplicates of the file, match
+    existing customers and write everything in one transaction (see careline.imports.staging)."""
     actor = job.actor
-    options = job.options
-    data = (job_dir(job.pk) / "source").read_bytes()
-    table = _read(
-        data, filename=job.source_name, encoding=options.get("encoding"), sheet=options.get("sheet")
-    )
-    del data
-    mapping = _mapping(table, options.get("columns"))
+    source = _Source(job)
     stage = Stage()
     stage.create()
     try:
-        checked = stage_rows(
-            table, mapping, stage, progress=lambda n: progress_set(job.pk, phase="checking", processed=n)
-        )
+        checked = _check(job, source, stage)
         stage.index()
         if checked.groups:
             stage.merge_groups(set(checked.groups))
         matches = _match_existing(actor, stage, checked.by_key, checked.also)
         checked.by_key = {}  # the keys can go before the write
-        _write(job, table, stage, matches, checked.errors, checked.failed_rows, checked.groups)
+        _write(job, source, stage, matches, checked.errors, checked.failed_rows, checked.groups)
     finally:
         stage.drop()
+
+
+def _check(job: Job, source: _Source, stage: Stage) -> Checked:
+    """Check and stage every row of the job's file: the column lane for an XLSX it can take, else the rows."""
+    options = job.options
+
+    def progress(n: int) -> None:
+        progress_set(job.pk, phase="checking", processed=n)
+
+    headers = options.get("headers")
+    if options.get("format") == "xlsx" and headers:
+        from careline.imports import columnar
+
+        lane = columnar.stage_xlsx(
+            source.data,
+            sheet=options.get("sheet") or None,
+            headers=headers,
+            mapping=_mapping(headers, options.get("columns")),
+            stage=stage,
+            read_table=source.table,
+            progress=progress,
+        )
+        if lane is not None:
+            source.row_count = lane.row_count
+            return Checked(
+                errors=lane.errors, failed_rows=lane.failed_rows, by_key=lane.by_key, groups=lane.groups,
+                also=lane.also,
+            )  # fmt: skip
+    table = source.table()
+    source.row_count = len(table.rows)
+    return stage_rows(table, _mapping(table.headers, options.get("columns")), stage, progress=progress)
 
 
 @dataclass
@@ -465,7 +526,7 @@ def _match_existing(
 
 def _write(
     job: Job,
-    table: Table,
+    source: _Source,
     stage: Stage,
     matches: dict[int, int],
     errors: list[RowError],
@@ -486,7 +547,7 @@ def _write(
     created = updated = skipped = 0
     if errors and all_or_nothing:
         _finish(
-            job, errors, failed_rows, table, created=0, updated=0, skipped=0, merged=merged, written=False
+            job, errors, failed_rows, source, created=0, updated=0, skipped=0, merged=merged, written=False
         )
         return
     owner = User.objects.filter(pk=options.get("owner_id") or actor.pk).first() or actor
@@ -535,7 +596,7 @@ def _write(
             )
     except _Abort:
         _finish(
-            job, errors, failed_rows, table, created=0, updated=0, skipped=0, merged=merged, written=False
+            job, errors, failed_rows, source, created=0, updated=0, skipped=0, merged=merged, written=False
         )
         return
     if created >= ANALYZE_AFTER:
@@ -544,7 +605,7 @@ def _write(
         job,
         errors,
         failed_rows,
-        table,
+        source,
         created=created,
         updated=updated,
         skipped=skipped,
@@ -557,7 +618,7 @@ def _finish(
     job: Job,
     errors: list[RowError],
     failed_rows: set[int],
-    table: Table,
+    source: _Source,
     *,
     created: int,
     updated: int,
@@ -565,14 +626,14 @@ def _finish(
     merged: int,
     written: bool,
 ) -> None:
-    job.processed = len(table.rows)
+    job.processed = source.row_count
     job.created, job.updated, job.skipped = created, updated, skipped
     job.failed = len(failed_rows)
     job.errors = [error_dict(e) for e in errors[:MAX_STORED_ERRORS]]
     job.options = {**job.options, "merged_rows": merged, "error_count": len(errors)}
     if errors:
         job.result_name = "errors.xlsx"
-        write_error_report(job_dir(job.pk) / job.result_name, table, errors)
+        write_error_report(job_dir(job.pk) / job.result_name, source.table(), errors)
     if written:
         job.status = JobStatus.SUCCEEDED
         job.message = _(

@@ -150,6 +150,24 @@ def _search_text(name_folded: str, numbers: list[str], emails: list[str], tax_co
     return " " + " ".join([t for t in tokens if t]) + " "
 
 
+def name_columns(full_name: str, organisation: bool) -> tuple[str, str, str, str]:
+    """(given_name, name_folded, given_folded, the full folded name) of a customer's name."""
+    # (parse_rows stored a person's name through normalize_name already: the given name is its last word)
+    given = given_name(full_name)[:60] if organisation else full_name.rsplit(" ", 1)[-1][:60]
+    name_folded = fold(full_name)
+    return given, name_folded[:200], fold(given)[:60], name_folded
+
+
+def frame_schema(pl: Any) -> dict[str, Any]:
+    """The polars types of the staging columns (Stage.add_frame's frame), in the stage's column order."""
+    kinds = {"birthday": pl.Date, "receivable_due": pl.Date, "founded_on": pl.Date,
+             "receivable_amount": pl.Int64, "lunar_birthday": pl.Boolean}  # fmt: skip
+    schema: dict[str, Any] = {"rownum": pl.Int64, "leader": pl.Int64}
+    for key in (*MODEL_KEYS, *COMPUTED, "phones", "emails", "tags"):
+        schema[key] = kinds.get(key, pl.String)
+    return schema
+
+
 def _fields() -> list[Any]:
     return [Customer._meta.get_field(name) for name in (*MODEL_KEYS, *COMPUTED)]
 
@@ -184,16 +202,11 @@ class Stage:
     # --- staging --------------------------------------------------------------------------------------
 
     def _name_columns(self, full_name: str, organisation: bool) -> tuple[str, str, str, str]:
-        """(given_name, name_folded, given_folded, the full folded name) of a customer's name."""
-        if organisation:
-            given = given_name(full_name)[:60]
-        else:  # parse_rows stored the person's name through normalize_name already
+        if not organisation:
             known = self._names.get(full_name)
             if known is not None:
                 return known
-            given = full_name.rsplit(" ", 1)[-1][:60]
-        name_folded = fold(full_name)
-        columns = (given, name_folded[:200], fold(given)[:60], name_folded)
+        columns = name_columns(full_name, organisation)
         if not organisation and len(self._names) < NAME_MEMO:
             self._names[full_name] = columns
         return columns
@@ -244,6 +257,25 @@ class Stage:
                 marks = ", ".join(["%s"] * len(self.columns))
                 cur.executemany(f"INSERT INTO {STAGE} ({', '.join(self.columns)}) VALUES ({marks})", rows)
         self.staged += len(rows)
+
+    def add_frame(self, frame: Any) -> None:
+        """Stage rows given column-wise (columnar.stage_xlsx): a polars frame of :func:`frame_schema`."""
+        import polars as pl
+
+        self.flush()
+        columns = ", ".join(self.columns)
+        with connection.cursor() as cur:
+            if self.vendor == "postgresql":
+                # CSV with every text quoted: a quoted field is never NULL, an unquoted \N always is.
+                body = frame.write_csv(include_header=False, null_value="\\N", quote_style="non_numeric")
+                sql = f"COPY {STAGE} ({columns}) FROM STDIN (FORMAT csv, NULL '\\N')"
+                with cur.cursor.copy(sql) as copy:
+                    copy.write(body.encode())
+            else:
+                rows = frame.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")).iter_rows()
+                marks = ", ".join(["%s"] * len(self.columns))
+                cur.executemany(f"INSERT INTO {STAGE} ({columns}) VALUES ({marks})", rows)
+        self.staged += frame.height
 
     def index(self) -> None:
         """After the last batch: index the row numbers (the merge and match read groups back)."""
