@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import operator
 import re
 import unicodedata
@@ -81,6 +82,8 @@ _EMAIL_RE = (
 # What str.strip() / str.isspace() take for white space: Unicode White_Space plus U+001C–U+001F.
 _BLANK_RE = r"\A[\s\x1c-\x1f]*\z"
 _UNNAMED = "__UNNAMED__"
+# fastexcel warns for every column without a cell under its header ("falling back to string"): expected here.
+logging.getLogger("fastexcel.types.dtype").setLevel(logging.ERROR)
 _TYPED_HEADER = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?|true|false|#.*")
 _NO_KEY = ""
 
@@ -257,6 +260,7 @@ def stage_xlsx(
         frame, _name = _load(data, sheet, lp.text_columns)
         if headers_of(frame.columns) != headers:
             raise NotHere
+        frame.columns = [f"c{i}" for i in range(frame.width)]  # no header can clash with our own columns
         return _Lane(pl, frame, headers, mapping, lp, parsers, stage, read_table).run(progress)
     except NotHere:
         return None
@@ -279,7 +283,7 @@ def _cell_converter(pl: Any, dtype: Any) -> Callable[[Any], Cell]:
         return lambda v: None if v is None else (int(v) if v.is_integer() else v)
     if dtype == pl.Boolean or dtype == pl.Int64:
         return lambda v: v
-    if dtype == pl.Date:
+    if dtype == pl.Date or dtype == pl.Null:  # Null: a column with a header and no cell below it
         return lambda v: v
     if isinstance(dtype, pl.Datetime):
 

@@ -109,6 +109,19 @@ def test_the_everyday_file_is_staged_column_wise_as_the_rows_would_be() -> None:
     assert checked.groups and checked.errors  # the file has duplicates and an error: both were compared
 
 
+@pytest.mark.parametrize(
+    ("rows", "columns"),
+    [
+        ([["rownum", "SĐT", "Email", "leader"], ["An", "0912345678", None, "x"]], ["full_name", "phone", "email", "ignore"]),
+        ([HEADER, ["An", "0912345678", None, None, None], ["Bình", None, None, None, None]], None),  # empty columns
+    ],
+)  # fmt: skip
+def test_header_names_and_empty_columns_do_not_disturb_the_lane(rows: list[list[Any]], columns: Any) -> None:
+    lane, lane_rows, checked, staged = both_engines(xlsx_bytes({"KH": rows}), columns)
+    assert_same(lane, lane_rows, checked, staged, len(rows) - 1)
+    assert lane.lane_rows == len(rows) - 1
+
+
 TEXTS = ["Nguyễn Văn An", "TRẦN THỊ BÍCH", "  Phạm  Hà ", "x" * 201, "   ", "An", "Nguye\u0302\u0303n Lan"]
 PHONES: list[Any] = ["0912 345 678", "0912.345.678", "+84 912 345 678", "84912345678", 912345678, 84912345678,
                      912345678.5, "0283 822 1234", "(08) 3822 1234", "0912345678; 0987654321", "không có",
