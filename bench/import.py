@@ -1079,7 +1079,7 @@ def scenario_xlsx(args: argparse.Namespace) -> dict[str, Any]:
         if staged is None or staged.row_engine_rows:
             raise SystemExit("the column lane did not take the whole benchmark file")
         stage.flush()
-        return stage.staged + len(staged.failed_rows)
+        return stage.staged + len(staged.checked.failed_rows)
 
     def ours_parse() -> int:
         table = read_table(data, filename=xlsx.name, **limits)

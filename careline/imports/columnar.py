@@ -41,7 +41,6 @@ from careline.imports.mapping import IGNORE, Mapping
 from careline.imports.parsing import (
     CHOICES,
     MAX_EMAIL_LENGTH,
-    RowError,
     _Errors,
     _Fail,
     _fast_phone_prefixes,
@@ -58,11 +57,11 @@ from careline.imports.parsing import (
 from careline.imports.readers import Cell, Table
 from careline.imports.staging import (
     MODEL_KEYS,
+    Checked,
     Stage,
     _json_pairs,
     frame_schema,
     name_columns,
-    record_from_row,
 )
 from careline.vn.phones import _fast_mobile_prefixes, phone_search_tokens
 
@@ -85,23 +84,16 @@ _UNNAMED = "__UNNAMED__"
 # fastexcel warns for every column without a cell under its header ("falling back to string"): expected here.
 logging.getLogger("fastexcel.types.dtype").setLevel(logging.ERROR)
 _TYPED_HEADER = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?|true|false|#.*")
-_NO_KEY = ""
 
 
 @dataclass
 class Staged:
-    """What the lane leaves: the header texts, the number of data rows (as Table.rows counts them), the rows
-    staged column-wise, and services.Checked's fields; ``table`` is the row reader's table when some rows
-    needed it (None otherwise: read it again for an error report)."""
+    """What the lane leaves: the header texts, the number of data rows (as Table.rows counts them), what
+    checking left (errors, dedup keys, groups: the row engine's Checked) and how many rows each path took."""
 
     headers: list[str]
     row_count: int
-    errors: list[RowError] = field(default_factory=list)
-    failed_rows: set[int] = field(default_factory=set)
-    by_key: dict[str, int] = field(default_factory=dict)
-    groups: dict[int, int] = field(default_factory=dict)
-    also: dict[str, set[int]] = field(default_factory=dict)
-    table: Table | None = None
+    checked: Checked = field(default_factory=Checked)
     lane_rows: int = 0  # rows staged column-wise
     row_engine_rows: int = 0  # rows the row engine read
 
@@ -192,7 +184,8 @@ def xlsx_outline(data: bytes, sheet: str | None) -> tuple[list[str], int] | None
 
 @dataclass
 class _LanePlan:
-    plan: _Plan
+    """Which columns of the sheet feed which step of the lane (from parsing._plan, the row engine's plan)."""
+
     name: int
     phone: int | None
     phone_label: str
@@ -221,7 +214,6 @@ def lane_plan(mapping: Mapping, headers: list[str], parsers: _Parsers) -> _LaneP
     phone = plan.phones[0][0] if plan.phones else None
     email = plan.emails[0] if plan.emails else None
     return _LanePlan(
-        plan=plan,
         name=plan.full_name,
         phone=phone,
         phone_label=plan.phones[0][1] if plan.phones else "",
@@ -511,26 +503,21 @@ class _Lane:
         frame = self.frame = frame.head(count).with_row_index("rownum", offset=2)
         filled = pl.any_horizontal([~_blank(pl, c, t) for c, t in frame.schema.items() if c != "rownum"])
 
-        values: dict[str, Any] = {}
-        undecided: list[Any] = []
         name, bad, computed = self._name()
-        values["full_name"] = name
-        undecided += [bad, name.is_null()]  # no name: the row engine words the error
-        for column, key, parser in lp.simple:
-            value, bad = self._simple(column, key, parser)
-            values[key] = value
-            undecided.append(bad)
-        if lp.province is not None:
-            values["province"], bad = self._province(lp.province)
-            undecided.append(bad)
-        if lp.tags is not None:
-            values["tags"], bad = self._tags(lp.tags)
-            undecided.append(bad)
-        if lp.phone is not None:
-            values["phone"], bad = self._phone(lp.phone)
-            undecided.append(bad)
-        if lp.email is not None:
-            values["email"], bad = self._email(lp.email)
+        values: dict[str, Any] = {"full_name": name}
+        undecided: list[Any] = [bad, name.is_null()]  # no name: the row engine words the error
+        steps: list[tuple[str, Callable[[], tuple[Any, Any]]]] = [
+            (key, functools.partial(self._simple, column, key, parser)) for column, key, parser in lp.simple
+        ]
+        by_column: list[tuple[str, int | None, Callable[[int], tuple[Any, Any]]]] = [
+            ("province", lp.province, self._province), ("tags", lp.tags, self._tags),
+            ("phone", lp.phone, self._phone), ("email", lp.email, self._email),
+        ]  # fmt: skip
+        for key, column, read in by_column:
+            if column is not None:
+                steps.append((key, functools.partial(read, column)))
+        for key, step in steps:
+            values[key], bad = step()
             undecided.append(bad)
         rows = (
             frame.select("rownum", filled.alias("_filled"))
@@ -545,35 +532,20 @@ class _Lane:
         if "external_ref" in lane.columns:
             lane = lane.with_columns(pl.col("external_ref").str.slice(0, 64))
 
-        # Rows for the row engine: their records, keys and errors, in row order.
+        # Rows for the row engine: their records and keys (or their errors), in row order.
         records: dict[int, Any] = {}
         slow_keys: list[tuple[int, list[str]]] = []
         if slow.height:
-            table = staged.table = self.read_table()
+            table = self.read_table()
             wanted = slow.get_column("rownum").to_list()
             sub = Table(headers=table.headers, rows=[table.rows[r - 2] for r in wanted], format=table.format)
-            for rownum, row_data, row_errors in parse_rows(sub, self.mapping, today=self.parsers.today,
-                                                           rownums=wanted):  # fmt: skip
-                if row_errors:
-                    staged.errors.extend(row_errors)
-                    staged.failed_rows.add(rownum)
-                    continue
-                if len(row_data.get("full_name", "")) > 200:
-                    staged.errors.append(
-                        RowError(
-                            rownum,
-                            "(name)",
-                            row_data["full_name"][:50],
-                            "The name is longer than 200 characters.",
-                        )  # fmt: skip
-                    )
-                    staged.failed_rows.add(rownum)
-                    continue
-                rec = record_from_row(rownum, row_data)
-                records[rownum] = rec
-                slow_keys.append((rownum, rec.dedup_keys()))
+            rows_of = parse_rows(sub, self.mapping, today=self.parsers.today, rownums=wanted)
+            for rownum, row_data, row_errors in rows_of:
+                rec = staged.checked.record(rownum, row_data, row_errors)
+                if rec is not None:
+                    records[rownum] = rec
+                    slow_keys.append((rownum, rec.dedup_keys()))
             staged.row_engine_rows = slow.height
-        staged.errors.sort(key=lambda e: e.row)
 
         leaders = self._leaders(lane, slow_keys, staged)
         for rownum, rec in records.items():
@@ -634,14 +606,13 @@ class _Lane:
         dirty = keys.group_by("rownum").agg((pl.col("first") != pl.col("rownum")).any().alias("d"))
         dirty_rows = dirty.filter(pl.col("d")).get_column("rownum")
         settled = keys.filter(~pl.col("rownum").is_in(dirty_rows.implode()))
-        by_key = staged.by_key
-        by_key.update(
+        checked = staged.checked
+        checked.by_key.update(
             zip(settled.get_column("key").to_list(), settled.get_column("rownum").to_list(), strict=True)
         )
         leaders: dict[int, int] = {}
         if dirty_rows.len():
             pending = keys.filter(pl.col("rownum").is_in(dirty_rows.implode())).sort("rownum", "pos")
-            groups, also = staged.groups, staged.also
             pending_rows = pending.get_column("rownum").to_list()
             pending_keys = pending.get_column("key").to_list()
             start = 0
@@ -650,21 +621,8 @@ class _Lane:
                 end = start
                 while end < len(pending_rows) and pending_rows[end] == rownum:
                     end += 1
-                row_keys = pending_keys[start:end]
+                leaders[rownum] = checked.lead(rownum, pending_keys[start:end])
                 start = end
-                leader = rownum
-                for k in row_keys:
-                    first = by_key.get(k)
-                    if first is not None:
-                        leader = first
-                        break
-                if leader != rownum:
-                    groups[leader] = groups.get(leader, 0) + 1
-                for k in row_keys:
-                    first = by_key.setdefault(k, leader)
-                    if first != leader:
-                        also.setdefault(k, set()).add(leader)
-                leaders[rownum] = leader
         return leaders
 
     def _staged_frame(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ from careline.imports.models import Job
 from careline.imports.parsing import RowError, parse_rows, preview
 from careline.imports.progress import progress_clear, progress_set
 from careline.imports.readers import ImportFileError, Outline, Table, read_outline, read_table
-from careline.imports.staging import MODEL_KEYS, Record, Stage, record_from_row
+from careline.imports.staging import MODEL_KEYS, Checked, Record, Stage
 from careline.vn import fold
 
 MAX_STORED_ERRORS = 1000
@@ -53,9 +52,12 @@ def job_dir(job_id: int) -> Path:
     return path
 
 
-def _read(data: bytes, *, filename: str, encoding: str | None, sheet: str | None) -> Table:
+def _within_limits[T](
+    reader: Callable[..., T], data: bytes, *, filename: str, encoding: str | None, sheet: str | None
+) -> T:
+    """``reader`` (read_table or read_outline) with the configured limits; its refusals as 422 errors."""
     try:
-        return read_table(
+        return reader(
             data,
             filename=filename,
             encoding=encoding or None,
@@ -65,20 +67,14 @@ def _read(data: bytes, *, filename: str, encoding: str | None, sheet: str | None
         )
     except ImportFileError as exc:
         raise ApplicationError(f"file_{exc.code}", str(exc), {"file": filename}, status=422) from exc
+
+
+def _read(data: bytes, *, filename: str, encoding: str | None, sheet: str | None) -> Table:
+    return _within_limits(read_table, data, filename=filename, encoding=encoding, sheet=sheet)
 
 
 def _outline(data: bytes, *, filename: str, encoding: str | None, sheet: str | None) -> Outline:
-    try:
-        return read_outline(
-            data,
-            filename=filename,
-            encoding=encoding or None,
-            sheet=sheet or None,
-            max_bytes=settings.CARELINE_IMPORT_MAX_MB * 1024 * 1024,
-            max_rows=settings.CARELINE_IMPORT_MAX_ROWS,
-        )
-    except ImportFileError as exc:
-        raise ApplicationError(f"file_{exc.code}", str(exc), {"file": filename}, status=422) from exc
+    return _within_limits(read_outline, data, filename=filename, encoding=encoding, sheet=sheet)
 
 
 def import_read(
@@ -436,24 +432,10 @@ def _check(job: Job, source: _Source, stage: Stage) -> Checked:
         )
         if lane is not None:
             source.row_count = lane.row_count
-            return Checked(
-                errors=lane.errors, failed_rows=lane.failed_rows, by_key=lane.by_key, groups=lane.groups,
-                also=lane.also,
-            )  # fmt: skip
+            return lane.checked
     table = source.table()
     source.row_count = len(table.rows)
     return stage_rows(table, _mapping(table.headers, options.get("columns")), stage, progress=progress)
-
-
-@dataclass
-class Checked:
-    """What checking the file leaves in memory: the row errors and the dedup keys of the staged rows."""
-
-    errors: list[RowError] = field(default_factory=list)
-    failed_rows: set[int] = field(default_factory=set)
-    by_key: dict[str, int] = field(default_factory=dict)  # dedup key → the first row that had it (its leader)
-    groups: dict[int, int] = field(default_factory=dict)  # leader → how many later rows were merged into it
-    also: dict[str, set[int]] = field(default_factory=dict)  # key → other leaders whose rows have it
 
 
 def stage_rows(
@@ -462,43 +444,13 @@ def stage_rows(
     """Check every row of the file and stage the valid ones: all the work an import does to a row before the
     database (the benchmark times this function with a stage that does not write)."""
     checked = Checked()
-    errors, failed_rows, by_key, groups, also = (
-        checked.errors, checked.failed_rows, checked.by_key, checked.groups, checked.also,
-    )  # fmt: skip
-    add = stage.add
+    record, lead, add = checked.record, checked.lead, stage.add
     for processed, (rownum, row_data, row_errors) in enumerate(parse_rows(table, mapping), start=1):
         if progress is not None and processed % PROGRESS_EVERY == 0:
             progress(processed)
-        if row_errors:
-            errors.extend(row_errors)
-            failed_rows.add(rownum)
-            continue
-        if len(row_data.get("full_name", "")) > 200:
-            errors.append(
-                RowError(
-                    rownum,
-                    "(name)",
-                    row_data["full_name"][:50],
-                    _("The name is longer than 200 characters."),
-                )
-            )
-            failed_rows.add(rownum)
-            continue
-        rec = record_from_row(rownum, row_data)
-        keys = rec.dedup_keys()
-        leader = rownum
-        for k in keys:
-            first = by_key.get(k)
-            if first is not None:
-                leader = first
-                break
-        if leader != rownum:
-            groups[leader] = groups.get(leader, 0) + 1
-        for k in keys:
-            first = by_key.setdefault(k, leader)
-            if first != leader:  # this group holds a key of another group too (rare): match both
-                also.setdefault(k, set()).add(leader)
-        add(rec, leader)
+        rec = record(rownum, row_data, row_errors)
+        if rec is not None:
+            add(rec, lead(rownum, rec.dedup_keys()))
     return checked
 
 

@@ -27,9 +27,11 @@ from typing import Any
 
 from django.db import connection
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
 
 from careline.customers.choices import ContactKind
 from careline.customers.models import ContactPoint, Customer, Tag
+from careline.imports.parsing import RowError
 from careline.vn import fold, given_name
 from careline.vn.phones import phone_search_tokens
 
@@ -117,6 +119,53 @@ def record_from_row(rownum: int, data: dict[str, Any]) -> Record:
         emails=list(emails) if emails else [],
         tags=list(tags) if tags else [],
     )
+
+
+@dataclass
+class Checked:
+    """What checking the file leaves in memory: the row errors and the dedup keys of the staged rows. Both
+    engines (services.stage_rows row by row, columnar.stage_xlsx for the rows it leaves to parse_rows and
+    for the rows that share a key with an earlier row) go through :meth:`record` and :meth:`lead`."""
+
+    errors: list[RowError] = field(default_factory=list)
+    failed_rows: set[int] = field(default_factory=set)
+    by_key: dict[str, int] = field(default_factory=dict)  # dedup key → the first row that had it (its leader)
+    groups: dict[int, int] = field(default_factory=dict)  # leader → how many later rows were merged into it
+    also: dict[str, set[int]] = field(default_factory=dict)  # key → other leaders whose rows have it
+
+    def record(self, rownum: int, data: dict[str, Any], errors: list[RowError]) -> Record | None:
+        """The Record of a parsed row (parsing.parse_rows' item), or None with its errors kept."""
+        if errors:
+            self.errors.extend(errors)
+            self.failed_rows.add(rownum)
+            return None
+        if len(data.get("full_name", "")) > 200:
+            self.errors.append(
+                RowError(
+                    rownum, "(name)", data["full_name"][:50], _("The name is longer than 200 characters.")
+                )
+            )
+            self.failed_rows.add(rownum)
+            return None
+        return record_from_row(rownum, data)
+
+    def lead(self, rownum: int, keys: list[str]) -> int:
+        """The leader of a valid row, rows taken in file order: the leader of the first row that had one of its
+        keys (in key order), else the row itself."""
+        by_key = self.by_key
+        leader = rownum
+        for k in keys:
+            first = by_key.get(k)
+            if first is not None:
+                leader = first
+                break
+        if leader != rownum:
+            self.groups[leader] = self.groups.get(leader, 0) + 1
+        for k in keys:
+            first = by_key.setdefault(k, leader)
+            if first != leader:  # this group holds a key of another group too (rare): match both
+                self.also.setdefault(k, set()).add(leader)
+        return leader
 
 
 def _json_strings(values: list[str]) -> str:

@@ -75,11 +75,11 @@ def both_engines(data: bytes, columns: list[str] | None = None) -> tuple[Any, An
 def assert_same(lane: Any, lane_rows: Any, checked: Any, rows: Any, table_rows: int) -> None:
     assert lane is not None
     assert lane_rows == rows
-    assert lane.errors == checked.errors
-    assert lane.failed_rows == checked.failed_rows
-    assert lane.by_key == checked.by_key
-    assert lane.groups == checked.groups
-    assert lane.also == checked.also
+    assert lane.checked.errors == checked.errors
+    assert lane.checked.failed_rows == checked.failed_rows
+    assert lane.checked.by_key == checked.by_key
+    assert lane.checked.groups == checked.groups
+    assert lane.checked.also == checked.also
     assert lane.row_count == table_rows
 
 
@@ -209,6 +209,55 @@ def test_the_upload_outline_matches_the_row_reader() -> None:
         table = read_table(data, filename="k.xlsx", sheet=sheet)
         assert (outline.headers, outline.rows, outline.format) == (table.headers, len(table.rows), "xlsx")
         assert outline.table is None  # read column-wise, not row by row
+
+
+def _refusals() -> list[tuple[bytes, str, dict[str, Any]]]:
+    from careline.imports.tests import zip_bytes
+    from careline.imports.tests.test_readers import _bomb
+
+    good = xlsx_bytes(
+        {"KH": [HEADER, ["An", "0912345678", None, None, None], ["Bình", None, None, None, None]]}
+    )
+    return [
+        (_bomb(100), "khach.xlsx", {}),  # zip bomb
+        (good[: len(good) // 2], "khach.xlsx", {}),  # damaged
+        (
+            zip_bytes(
+                {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"}
+            ),
+            "khach.ods",
+            {},
+        ),  # fmt: skip
+        (xlsx_bytes({"KH": [HEADER]}), "khach.xlsx", {}),  # header, no rows
+        (xlsx_bytes({"KH": []}), "khach.xlsx", {}),  # an empty sheet
+        (good, "khach.xlsx", {"sheet": "Không có"}),  # no such sheet
+        (good, "khach.xlsx", {"max_rows": 1}),
+        (good, "khach.xlsx", {"max_bytes": len(good) - 1}),
+    ]
+
+
+@pytest.mark.parametrize(("data", "filename", "kwargs"), _refusals())
+def test_the_upload_outline_refuses_what_the_row_reader_refuses(
+    data: bytes, filename: str, kwargs: Any
+) -> None:
+    from careline.imports.readers import ImportFileError
+
+    with pytest.raises(ImportFileError) as by_rows:
+        read_table(data, filename=filename, **kwargs)
+    with pytest.raises(ImportFileError) as by_outline:
+        read_outline(data, filename=filename, **kwargs)
+    assert (by_outline.value.code, by_outline.value.message) == (by_rows.value.code, by_rows.value.message)
+
+
+def test_a_refused_xlsx_upload_answers_422_and_keeps_no_job(org) -> None:
+    from careline.core.errors import ApplicationError
+    from careline.imports.models import Job
+    from careline.imports.tests.test_readers import _bomb
+
+    with pytest.raises(ApplicationError) as refused:
+        services.import_upload(actor=org.admin, data=_bomb(100), filename="khach.xlsx")
+    assert (refused.value.code, refused.value.status) == ("file_zip_bomb", 422)
+    assert not Job.objects.exists()
 
 
 def run(actor: Any, data: bytes, filename: str, **kwargs: Any) -> Any:
